@@ -1,0 +1,1 @@
+//! The HMP command table, argument parsing and output formatting.

@@ -1,0 +1,1 @@
+//! QMP and HMP monitors: the event loop, chardevs, the QMP protocol, HMP readline and the mux.

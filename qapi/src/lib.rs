@@ -1,0 +1,1 @@
+//! The QAPI schema: commands, events, types, errors and introspection.

@@ -1,0 +1,1 @@
+//! QEMU's command line, parsed into a [`crate::config::VmConfig`].

@@ -1,4 +1,18 @@
 //! The VMM: configuration, command line, the KVM virtual machine and its run state.
 
+pub mod arch;
+pub mod boot;
 pub mod config;
+pub mod cpu_state;
+pub mod daemon;
+pub mod guest_access;
+pub mod machine;
+pub mod machine_events;
+pub mod main_loop;
+pub mod memory;
 pub mod options;
+pub mod run_state;
+pub mod serial_backends;
+pub mod signals;
+pub mod terminal;
+pub mod vcpu;

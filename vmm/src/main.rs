@@ -1,1 +1,117 @@
-fn main() {}
+//! `vmm`: boots a KVM guest from a QEMU command line.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use vmm::config::{ChardevBackend, VmConfig};
+use vmm::machine::Machine;
+use vmm::machine_events::MachineEvents;
+use vmm::main_loop::MainLoop;
+use vmm::options::{self, Command};
+use vmm::signals::SignalFd;
+use vmm::{daemon, serial_backends, terminal};
+
+/// The built-in guest, booted when no `-kernel` is given.
+static BUILTIN_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.elf"));
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    terminal::restore();
+    eprintln!("vmm: {message}");
+    ExitCode::FAILURE
+}
+
+fn uses_stdio(config: &VmConfig) -> bool {
+    config
+        .chardevs
+        .iter()
+        .any(|c| c.backend == ChardevBackend::Stdio)
+}
+
+fn main() -> ExitCode {
+    let config = match options::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{}", options::help_text());
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            print!("{}", options::version_text());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail(e),
+    };
+    run(*config)
+}
+
+fn run(config: VmConfig) -> ExitCode {
+    // Before any thread exists, so every thread inherits the blocked termination signals.
+    let signals = match SignalFd::new() {
+        Ok(s) => s,
+        Err(e) => return fail(format!("signalfd: {e}")),
+    };
+    if let Err(e) = vmm::vcpu::kick::install_kick_handler() {
+        return fail(format!("cannot install the vCPU kick handler: {e}"));
+    }
+    let daemon = if config.daemonize {
+        match daemon::daemonize() {
+            Ok(d) => Some(d),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
+    if let Some(name) = &config.name.process {
+        daemon::set_process_name(name);
+    }
+    if config.mem_lock {
+        if let Err(e) = vmm::memory::lock_all_memory() {
+            return fail(e);
+        }
+    }
+    let _pidfile = match &config.pidfile {
+        Some(path) => match daemon::PidFile::create(path) {
+            Ok(p) => Some(p),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+
+    let backends = match serial_backends::open(&config) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let (events, events_rx) = match MachineEvents::new() {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let events = Arc::new(events);
+    let machine = match Machine::new(&config, BUILTIN_GUEST, backends.outputs, events.clone()) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    if let Some(port) = backends.stdin_port {
+        // With a monitor on the terminal, Ctrl-C belongs to the guest (QEMU's mux).
+        terminal::set_raw(!port.mux);
+    } else if uses_stdio(&config) {
+        terminal::set_raw(true);
+    }
+    let main_loop = match MainLoop::new(
+        machine,
+        events_rx,
+        events.wake_fd(),
+        signals,
+        backends.stdin_port,
+    ) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    if let Some(d) = daemon {
+        // Start-up is complete: the parent may exit successfully now.
+        d.ready();
+    }
+    let status = main_loop.run();
+    terminal::restore();
+    let _ = std::io::stdout().flush();
+    ExitCode::from(status as u8)
+}

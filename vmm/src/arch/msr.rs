@@ -1,0 +1,43 @@
+//! Boot-time model-specific registers (Firecracker's set).
+
+use kvm_bindings::{kvm_msr_entry, Msrs};
+
+const MSR_IA32_SYSENTER_CS: u32 = 0x174;
+const MSR_IA32_SYSENTER_ESP: u32 = 0x175;
+const MSR_IA32_SYSENTER_EIP: u32 = 0x176;
+const MSR_STAR: u32 = 0xc000_0081;
+const MSR_LSTAR: u32 = 0xc000_0082;
+const MSR_CSTAR: u32 = 0xc000_0083;
+const MSR_SYSCALL_MASK: u32 = 0xc000_0084;
+const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
+const MSR_IA32_TSC: u32 = 0x10;
+const MSR_IA32_MISC_ENABLE: u32 = 0x1a0;
+const MSR_IA32_MISC_ENABLE_FAST_STRING: u64 = 1;
+const MSR_MTRR_DEF_TYPE: u32 = 0x2ff;
+/// MTRRs enabled, default memory type write-back: without it the guest may map RAM
+/// uncached (Firecracker #5526).
+const MTRR_ENABLE_WRITEBACK: u64 = (1 << 11) | 6;
+
+/// The MSR values every vCPU starts with.
+pub fn boot_msrs() -> Msrs {
+    let entry = |index, data| kvm_msr_entry {
+        index,
+        data,
+        ..Default::default()
+    };
+    let entries = [
+        entry(MSR_IA32_SYSENTER_CS, 0),
+        entry(MSR_IA32_SYSENTER_ESP, 0),
+        entry(MSR_IA32_SYSENTER_EIP, 0),
+        entry(MSR_STAR, 0),
+        entry(MSR_CSTAR, 0),
+        entry(MSR_KERNEL_GS_BASE, 0),
+        entry(MSR_SYSCALL_MASK, 0),
+        entry(MSR_LSTAR, 0),
+        entry(MSR_IA32_TSC, 0),
+        entry(MSR_IA32_MISC_ENABLE, MSR_IA32_MISC_ENABLE_FAST_STRING),
+        entry(MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WRITEBACK),
+    ];
+    // A fixed, small array always fits the FAM wrapper's capacity.
+    Msrs::from_entries(&entries).expect("boot MSR list fits")
+}

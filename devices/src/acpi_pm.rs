@@ -50,12 +50,13 @@ impl BusDevice for AcpiPmDevice {
     fn write(&mut self, offset: u64, data: &[u8]) {
         let value = data[0];
         match offset {
-            SLEEP_CONTROL_OFFSET if value & SLP_EN != 0 => {
-                // Only S5 is supported; other sleep states are ignored as on a machine
-                // whose DSDT does not advertise them.
-                if (value & SLP_TYP_MASK) >> SLP_TYP_SHIFT == S5_SLEEP_TYPE {
-                    self.sink.request(MachineRequest::PowerOff);
-                }
+            // Only S5 is supported; other sleep states are ignored as on a machine whose DSDT
+            // does not advertise them.
+            SLEEP_CONTROL_OFFSET
+                if value & SLP_EN != 0
+                    && (value & SLP_TYP_MASK) >> SLP_TYP_SHIFT == S5_SLEEP_TYPE =>
+            {
+                self.sink.request(MachineRequest::PowerOff);
             }
             // Write-one-to-clear.
             SLEEP_STATUS_OFFSET => self.sleep_status &= !(value & WAK_STS),

@@ -16,3 +16,6 @@ pub mod serial_backends;
 pub mod signals;
 pub mod terminal;
 pub mod vcpu;
+
+/// The built-in test guest (see `guest/`), booted when no `-kernel` is given.
+pub static BUILTIN_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.elf"));

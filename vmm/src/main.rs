@@ -10,10 +10,7 @@ use vmm::machine_events::MachineEvents;
 use vmm::main_loop::MainLoop;
 use vmm::options::{self, Command};
 use vmm::signals::SignalFd;
-use vmm::{daemon, serial_backends, terminal};
-
-/// The built-in guest, booted when no `-kernel` is given.
-static BUILTIN_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.elf"));
+use vmm::{daemon, serial_backends, terminal, BUILTIN_GUEST};
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     terminal::restore();

@@ -1,0 +1,134 @@
+//! Boot benchmark: start-to-first-guest-output time and idle RSS outside guest memory, for
+//! `vmm` and for QEMU 10 (`-machine microvm,accel=kvm -cpu qemu64`) booting the same guest,
+//! measured interleaved in one run and printed as ratios.
+//!
+//! Usage: boot-bench [ROUNDS]   (needs qemu-system-x86_64 for the reference column)
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tests::guest_abi::{BANNER, READY};
+use tests::process::VmmProcess;
+
+const RAM_MIB: u64 = 256;
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Sample {
+    to_banner: Duration,
+    idle_rss_kib: u64,
+}
+
+/// RSS of every mapping smaller than guest RAM: the VMM's own memory. Guest RAM is one
+/// anonymous mapping of at least RAM size in both VMMs.
+fn rss_outside_guest_ram(pid: u32) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut total = 0;
+    let mut mapping_is_ram = false;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        match fields.next() {
+            Some(range) if range.contains('-') && !range.ends_with(':') => {
+                let (lo, hi) = range.split_once('-').unwrap_or(("0", "0"));
+                let size = u64::from_str_radix(hi, 16).unwrap_or(0)
+                    - u64::from_str_radix(lo, 16).unwrap_or(0);
+                mapping_is_ram = size >= RAM_MIB << 20;
+            }
+            Some("Rss:") if !mapping_is_ram => {
+                total += fields.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+fn measure(mut cmd: Command) -> Sample {
+    let start = Instant::now();
+    let vm = VmmProcess::spawn_command(&mut cmd);
+    vm.wait_for(BANNER, TIMEOUT);
+    let to_banner = start.elapsed();
+    vm.wait_for(READY, TIMEOUT);
+    // Let start-up allocations settle, then sample the idle process.
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss_kib = rss_outside_guest_ram(vm.pid());
+    Sample {
+        to_banner,
+        idle_rss_kib,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let guest = std::env::temp_dir().join(format!("vmm-bench-guest-{}.elf", std::process::id()));
+    std::fs::write(&guest, vmm::BUILTIN_GUEST).expect("write guest image");
+    let ram = RAM_MIB.to_string();
+    let have_qemu = Command::new("qemu-system-x86_64")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+
+    let mut ours = Vec::new();
+    let mut qemu = Vec::new();
+    for _ in 0..rounds {
+        let mut cmd = Command::new(tests::vmm_binary());
+        cmd.args(["-m", &ram, "-display", "none", "-serial", "stdio"]);
+        ours.push(measure(cmd));
+        if have_qemu {
+            let mut cmd = Command::new("qemu-system-x86_64");
+            cmd.args([
+                "-machine",
+                "microvm,accel=kvm",
+                "-cpu",
+                "qemu64",
+                "-m",
+                &ram,
+                "-nodefaults",
+                "-display",
+                "none",
+                "-serial",
+                "stdio",
+                "-kernel",
+            ])
+            .arg(&guest);
+            qemu.push(measure(cmd));
+        }
+    }
+    let _ = std::fs::remove_file(&guest);
+
+    let ms = |s: &[Sample]| median(s.iter().map(|x| x.to_banner.as_secs_f64() * 1e3).collect());
+    let mib = |s: &[Sample]| median(s.iter().map(|x| x.idle_rss_kib as f64 / 1024.0).collect());
+    println!("boot-bench: {rounds} interleaved rounds, median, guest RAM {RAM_MIB} MiB");
+    println!(
+        "{:<44} {:>10} {:>10} {:>8}  target",
+        "metric", "vmm", "qemu", "ratio"
+    );
+    let row = |name: &str, a: f64, b: Option<f64>, target: &str| {
+        match b {
+            Some(b) => println!("{name:<44} {a:>10.2} {b:>10.2} {:>8.3}  {target}", a / b),
+            None => println!("{name:<44} {a:>10.2} {:>10} {:>8}  {target}", "n/a", "n/a"),
+        }
+    };
+    let q = |f: &dyn Fn(&[Sample]) -> f64| (!qemu.is_empty()).then(|| f(&qemu));
+    row(
+        "start to first guest output (ms)",
+        ms(&ours),
+        q(&ms),
+        "ratio <= 0.2",
+    );
+    row(
+        "idle RSS outside guest RAM (MiB)",
+        mib(&ours),
+        q(&mib),
+        "vmm <= 8 MiB",
+    );
+}

@@ -1,0 +1,62 @@
+//! The serial commands (one per line), run from the BSP's serial interrupt.
+
+use crate::abi::MMIO_EXEC_GPA;
+use crate::line::{println, Line};
+use crate::{idt, power, smp, user};
+use core::arch::asm;
+
+pub fn run(line: &[u8]) {
+    match line {
+        b"ping" => println("pong"),
+        b"spin" => {
+            println("spinning");
+            smp::spin_all();
+        }
+        b"counters" => {
+            let mut out = Line::new();
+            out.str("counters:");
+            for cpu in 0..smp::cpus() {
+                out.str(" ").dec(user::counter(cpu));
+            }
+            out.send();
+        }
+        b"halt" => {
+            println("halting");
+            smp::halt_all();
+        }
+        b"reset" => {
+            println("resetting");
+            power::reset();
+        }
+        b"poweroff" => {
+            println("powering off");
+            power::poweroff();
+        }
+        b"ud2" => {
+            println("executing ud2");
+            idt::load_null();
+            // SAFETY: #UD cannot be delivered without an IDT: triple fault.
+            unsafe { asm!("ud2", options(noreturn)) }
+        }
+        b"triplefault" => {
+            println("triple faulting");
+            idt::load_null();
+            // From CPL3: where kernel-mode code is emulated (see README) an int3
+            // there is an emulation failure rather than an exception.
+            user::int3();
+        }
+        b"mmio-exec" => {
+            Line::new().str("jumping to ").hex(MMIO_EXEC_GPA).send();
+            // SAFETY: not RAM: the instruction fetch fails (KVM emulation failure).
+            unsafe { asm!("jmp {}", in(reg) MMIO_EXEC_GPA, options(noreturn)) }
+        }
+        b"echo" => println(""),
+        _ => {
+            if let Some(text) = line.strip_prefix(b"echo ") {
+                Line::new().bytes(text).send();
+            } else {
+                Line::new().str("unknown command: ").bytes(line).send();
+            }
+        }
+    }
+}

@@ -42,13 +42,13 @@ impl AcpiPmDevice {
 impl BusDevice for AcpiPmDevice {
     fn read(&mut self, offset: u64, data: &mut [u8]) {
         data.fill(0);
-        if offset == SLEEP_STATUS_OFFSET {
-            data[0] = self.sleep_status;
+        if let (SLEEP_STATUS_OFFSET, Some(first)) = (offset, data.first_mut()) {
+            *first = self.sleep_status;
         }
     }
 
     fn write(&mut self, offset: u64, data: &[u8]) {
-        let value = data[0];
+        let Some(&value) = data.first() else { return };
         match offset {
             // Only S5 is supported; other sleep states are ignored as on a machine whose DSDT
             // does not advertise them.

@@ -1,10 +1,10 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: find the `vmm` binary, run it as a user
 //! would, talk to its serial console through pipes.
 
+pub mod command_line_support;
 pub mod process;
 
 #[path = "../../guest/src/abi.rs"]
-#[allow(dead_code)]
 pub mod guest_abi;
 
 use std::path::PathBuf;
@@ -34,4 +34,13 @@ pub fn workspace_root() -> PathBuf {
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()
+}
+
+/// The built-in test guest written to a file (for `-kernel`, or to boot it under QEMU).
+pub fn builtin_guest_file() -> PathBuf {
+    let path = std::env::temp_dir().join(format!("vmm-test-guest-{}.elf", std::process::id()));
+    if !path.exists() {
+        std::fs::write(&path, vmm::BUILTIN_GUEST).expect("write the guest image");
+    }
+    path
 }

@@ -94,7 +94,12 @@ impl VmmProcess {
                     self.stderr()
                 );
             }
-            bytes = self.stdout.grew.wait_timeout(bytes, deadline - now).unwrap().0;
+            bytes = self
+                .stdout
+                .grew
+                .wait_timeout(bytes, deadline - now)
+                .unwrap()
+                .0;
         }
     }
 

@@ -25,7 +25,9 @@ fn default_guest_boots_and_answers_on_the_serial_console() {
 
 #[test]
 fn smp_and_memory_size_show_in_the_guest() {
-    let vm = VmmProcess::spawn(&["-smp", "2", "-m", "256", "-display", "none", "-serial", "stdio"]);
+    let vm = VmmProcess::spawn(&[
+        "-smp", "2", "-m", "256", "-display", "none", "-serial", "stdio",
+    ]);
     vm.wait_for(READY, BOOT);
     let out = vm.output();
     assert!(out.contains("cpus: 2"), "{out}");
@@ -35,9 +37,13 @@ fn smp_and_memory_size_show_in_the_guest() {
 
 #[test]
 fn guest_sees_the_e820_map_and_command_line_we_built() {
+    // As in QEMU, -append needs -kernel: pass the built-in guest as a file.
+    let kernel = tests::builtin_guest_file();
     let vm = VmmProcess::spawn(&[
         "-m",
         "256",
+        "-kernel",
+        kernel.to_str().unwrap(),
         "-append",
         "hello=world console=ttyS0",
         "-display",

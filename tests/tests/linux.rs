@@ -12,6 +12,9 @@ use tests::process::VmmProcess;
 const EARLY_CONSOLE: Duration = Duration::from_secs(120);
 
 fn debian_vmlinux() -> PathBuf {
+    // Tests run in parallel; fetch once.
+    static FETCHED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _once = FETCHED.lock().unwrap_or_else(|e| e.into_inner());
     let dest = tests::workspace_root().join("target/debian-kernel/vmlinux");
     if !dest.exists() {
         let script = tests::workspace_root().join("tests/scripts/fetch-debian-kernel.sh");
@@ -35,6 +38,8 @@ fn has_hardware_virtualization() -> bool {
 }
 
 const CMDLINE: &str = "console=ttyS0 earlycon=uart8250,io,0x3f8 nokaslr panic=-1 vmm.test=linux";
+/// The bzImage decompressor has its own early console, enabled by `earlyprintk=ttyS0`.
+const BZIMAGE_CMDLINE: &str = "console=ttyS0 earlyprintk=ttyS0 nokaslr panic=-1";
 
 #[test]
 fn debian_kernel_pvh_boot_prints_version_cmdline_and_our_e820() {
@@ -63,7 +68,10 @@ fn debian_kernel_pvh_boot_prints_version_cmdline_and_our_e820() {
         EARLY_CONSOLE,
     );
     // It found the MP table we wrote where it scans for one.
-    vm.wait_for("found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]", EARLY_CONSOLE);
+    vm.wait_for(
+        "found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]",
+        EARLY_CONSOLE,
+    );
 }
 
 #[test]
@@ -76,7 +84,7 @@ fn debian_bzimage_64bit_boot_reaches_the_decompressor() {
         "-kernel",
         bzimage.to_str().unwrap(),
         "-append",
-        CMDLINE,
+        BZIMAGE_CMDLINE,
         "-display",
         "none",
         "-serial",
@@ -114,7 +122,10 @@ fn debian_kernel_boots_to_user_space_with_an_initramfs() {
         "-serial",
         "stdio",
     ]);
-    vm.wait_for("vmm-initramfs: user space reached", Duration::from_secs(300));
+    vm.wait_for(
+        "vmm-initramfs: user space reached",
+        Duration::from_secs(300),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -37,7 +37,9 @@ fn guest_reset_reboots_the_guest() {
 fn guest_reset_with_no_reboot_exits() {
     let mut vm = boot(&["-no-reboot"]);
     vm.send_line("reset");
-    let status = vm.wait_exit(BOOT).expect("exits on guest reset under -no-reboot");
+    let status = vm
+        .wait_exit(BOOT)
+        .expect("exits on guest reset under -no-reboot");
     assert!(status.success(), "{status:?}");
     assert_eq!(banner_count(&vm), 1);
 }
@@ -84,9 +86,15 @@ fn invalid_instruction_without_handler_resets_or_exits_under_no_reboot() {
     let mut vm = boot(&["-no-reboot"]);
     let mark = vm.send_line("ud2");
     vm.wait_for_from(mark, "executing ud2", BOOT);
-    let status = vm.wait_exit(BOOT).expect("triple fault under -no-reboot exits");
+    let status = vm
+        .wait_exit(BOOT)
+        .expect("triple fault under -no-reboot exits");
     assert!(status.success(), "{status:?}");
-    assert!(vm.stderr().contains("CPU 0 triple fault"), "{}", vm.stderr());
+    assert!(
+        vm.stderr().contains("CPU 0 triple fault"),
+        "{}",
+        vm.stderr()
+    );
 }
 
 #[test]
@@ -96,7 +104,11 @@ fn kvm_internal_error_stops_the_vm_and_reports_it() {
     vm.wait_for_from(mark, "jumping to 0xd0000000", BOOT);
     let deadline = std::time::Instant::now() + BOOT;
     while !vm.stderr().contains("KVM internal error. Suberror:") {
-        assert!(std::time::Instant::now() < deadline, "stderr: {}", vm.stderr());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stderr: {}",
+            vm.stderr()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let err = vm.stderr();

@@ -70,8 +70,13 @@ fn boot(cpus: u32) -> Booted {
     let console = Console::default();
     let (events, rx) = MachineEvents::new().unwrap();
     let out: SerialOutput = Box::new(console.clone());
-    let machine =
-        Machine::new(&config, vmm::BUILTIN_GUEST, vec![Some(out)], Arc::new(events)).unwrap();
+    let machine = Machine::new(
+        &config,
+        vmm::BUILTIN_GUEST,
+        vec![Some(out)],
+        Arc::new(events),
+    )
+    .unwrap();
     console.wait_for(0, READY);
     Booted {
         machine,
@@ -86,7 +91,10 @@ fn send(b: &Booted, line: &str) -> usize {
     let bytes = format!("{line}\r");
     let mut sent = 0;
     while sent < bytes.len() {
-        sent += serial.lock().unwrap().enqueue_input(&bytes.as_bytes()[sent..]);
+        sent += serial
+            .lock()
+            .unwrap()
+            .enqueue_input(&bytes.as_bytes()[sent..]);
         std::thread::sleep(Duration::from_millis(1));
     }
     mark
@@ -127,14 +135,23 @@ fn physical_memory_holds_the_guest_patterns() {
 fn page_table_walk_follows_the_guests_mappings() {
     let b = boot(1);
     let m = &b.machine;
-    assert_eq!(m.translate(0, PATTERN_WORDS_GVA + 0x18).unwrap(), Ok(PATTERN_WORDS_GPA + 0x18));
+    assert_eq!(
+        m.translate(0, PATTERN_WORDS_GVA + 0x18).unwrap(),
+        Ok(PATTERN_WORDS_GPA + 0x18)
+    );
     assert_eq!(
         m.translate(0, PATTERN_BYTES_GVA_2M + 0x10_0123).unwrap(),
         Ok(PATTERN_BYTES_GVA_2M_TARGET_GPA + 0x10_0123)
     );
-    assert_eq!(m.translate(0, HIGH_ALIAS_GVA + 0x456).unwrap(), Ok(HIGH_ALIAS_GPA + 0x456));
+    assert_eq!(
+        m.translate(0, HIGH_ALIAS_GVA + 0x456).unwrap(),
+        Ok(HIGH_ALIAS_GPA + 0x456)
+    );
     assert_eq!(m.translate(0, 0x1234).unwrap(), Ok(0x1234));
-    assert_eq!(m.translate(0, UNMAPPED_GVA).unwrap(), Err(TranslateError::Unmapped));
+    assert_eq!(
+        m.translate(0, UNMAPPED_GVA).unwrap(),
+        Err(TranslateError::Unmapped)
+    );
     // Reading through the translation gives the pattern.
     let gpa = m.translate(0, PATTERN_WORDS_GVA).unwrap().unwrap();
     let mut w = [0u8; 8];
@@ -164,7 +181,10 @@ fn stop_freezes_spinning_vcpus_and_resume_continues_them() {
     let before = counters(&b, 2);
     std::thread::sleep(Duration::from_millis(200));
     let moving = counters(&b, 2);
-    assert!(moving.iter().zip(&before).all(|(a, b)| a > b), "{before:?} → {moving:?}");
+    assert!(
+        moving.iter().zip(&before).all(|(a, b)| a > b),
+        "{before:?} → {moving:?}"
+    );
 
     assert!(b.machine.stop(RunState::Paused));
     assert_eq!(b.machine.run_state(), RunState::Paused);
@@ -175,7 +195,10 @@ fn stop_freezes_spinning_vcpus_and_resume_continues_them() {
     assert!(b.machine.resume());
     std::thread::sleep(Duration::from_millis(200));
     let resumed = counters(&b, 2);
-    assert!(resumed.iter().zip(&frozen).all(|(a, b)| a > b), "{frozen:?} → {resumed:?}");
+    assert!(
+        resumed.iter().zip(&frozen).all(|(a, b)| a > b),
+        "{frozen:?} → {resumed:?}"
+    );
 }
 
 #[test]

@@ -53,6 +53,8 @@ impl BusDevice for I8042Port {
     }
 
     fn write(&mut self, _offset: u64, data: &[u8]) {
-        let Ok(()) = lock(&self.controller).write(self.register, data[0]);
+        if let Some(&value) = data.first() {
+            let Ok(()) = lock(&self.controller).write(self.register, value);
+        }
     }
 }

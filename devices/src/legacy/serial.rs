@@ -96,12 +96,15 @@ impl BusDevice for SerialPort {
     fn read(&mut self, offset: u64, data: &mut [u8]) {
         let value = self.uart().read(offset as u8);
         data.fill(0xff);
-        data[0] = value;
+        if let Some(first) = data.first_mut() {
+            *first = value;
+        }
     }
 
     fn write(&mut self, offset: u64, data: &[u8]) {
+        let Some(&value) = data.first() else { return };
         // A failing backend (closed stdout, full disk) loses the byte, as on a real line.
-        let _ = self.uart().write(offset as u8, data[0]);
+        let _ = self.uart().write(offset as u8, value);
     }
 }
 

@@ -34,7 +34,10 @@ fn rss_outside_guest_ram(pid: u32) -> u64 {
                 mapping_is_ram = size >= RAM_MIB << 20;
             }
             Some("Rss:") if !mapping_is_ram => {
-                total += fields.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                total += fields
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
             _ => {}
         }
@@ -67,8 +70,7 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let guest = std::env::temp_dir().join(format!("vmm-bench-guest-{}.elf", std::process::id()));
-    std::fs::write(&guest, vmm::BUILTIN_GUEST).expect("write guest image");
+    let guest = tests::builtin_guest_file();
     let ram = RAM_MIB.to_string();
     let have_qemu = Command::new("qemu-system-x86_64")
         .arg("-version")
@@ -112,11 +114,9 @@ fn main() {
         "{:<44} {:>10} {:>10} {:>8}  target",
         "metric", "vmm", "qemu", "ratio"
     );
-    let row = |name: &str, a: f64, b: Option<f64>, target: &str| {
-        match b {
-            Some(b) => println!("{name:<44} {a:>10.2} {b:>10.2} {:>8.3}  {target}", a / b),
-            None => println!("{name:<44} {a:>10.2} {:>10} {:>8}  {target}", "n/a", "n/a"),
-        }
+    let row = |name: &str, a: f64, b: Option<f64>, target: &str| match b {
+        Some(b) => println!("{name:<44} {a:>10.2} {b:>10.2} {:>8.3}  {target}", a / b),
+        None => println!("{name:<44} {a:>10.2} {:>10} {:>8}  {target}", "n/a", "n/a"),
     };
     let q = |f: &dyn Fn(&[Sample]) -> f64| (!qemu.is_empty()).then(|| f(&qemu));
     row(

@@ -8,14 +8,16 @@ pub mod daemon;
 pub mod guest_access;
 pub mod machine;
 pub mod machine_events;
-pub mod main_loop;
 pub mod memory;
 pub mod options;
 pub mod run_state;
 pub mod serial_backends;
-pub mod signals;
-pub mod terminal;
 pub mod vcpu;
 
 /// The built-in test guest (see `guest/`), booted when no `-kernel` is given.
 pub static BUILTIN_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.elf"));
+pub mod hmp_basic;
+pub mod monitors;
+pub mod qmp_commands;
+pub mod qom_commands;
+pub mod vm_backend;

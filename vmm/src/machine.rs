@@ -9,7 +9,7 @@ use devices::bus::{Bus, BusError};
 use devices::legacy::i8042::{i8042_ports, COMMAND_PORT, DATA_PORT};
 use devices::legacy::serial::{SerialPort, COM_PORTS, UART_PORT_COUNT};
 use kvm_bindings::{
-    kvm_fpu, kvm_irqchip, kvm_lapic_state, kvm_mp_state, kvm_pit_config, kvm_pit_state2, kvm_regs,
+    kvm_cpuid_entry2, kvm_fpu, kvm_irqchip, kvm_lapic_state, kvm_mp_state, kvm_pit_config, kvm_pit_state2, kvm_regs,
     kvm_sregs, kvm_userspace_memory_region, KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER,
     KVM_IRQCHIP_PIC_SLAVE, KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_RUNNABLE,
     KVM_MP_STATE_UNINITIALIZED, KVM_PIT_SPEAKER_DUMMY,
@@ -304,6 +304,17 @@ impl Machine {
         self.run_state
     }
 
+    /// Changes the run state without touching the vCPUs (QEMU's `runstate_set`), e.g. to
+    /// `prelaunch` after a reset of a stopped VM.
+    pub fn set_run_state(&mut self, state: RunState) {
+        self.run_state = state;
+    }
+
+    /// Host thread ids of the vCPU threads, by vCPU index.
+    pub fn vcpu_thread_ids(&self) -> Vec<i32> {
+        self.vcpus.iter().map(VcpuHandle::thread_id).collect()
+    }
+
     pub fn vcpu_count(&self) -> usize {
         self.vcpus.len()
     }
@@ -383,6 +394,25 @@ impl Machine {
     pub fn cpu_state(&self, index: usize) -> Result<CpuState, MachineError> {
         let vcpu = self.vcpus.get(index).ok_or(MachineError::InvalidCpu)?;
         vcpu.run_on(|fd| CpuState::capture(fd))
+            .ok_or(MachineError::VcpuGone)?
+            .map_err(kvm_err)
+    }
+
+    /// The CPUID table vCPU `index` runs with (KVM_GET_CPUID2), read on its thread.
+    pub fn vcpu_cpuid(&self, index: usize) -> Result<Vec<kvm_cpuid_entry2>, MachineError> {
+        let vcpu = self.vcpus.get(index).ok_or(MachineError::InvalidCpu)?;
+        vcpu.run_on(|fd| {
+            fd.get_cpuid2(KVM_MAX_CPUID_ENTRIES)
+                .map(|c| c.as_slice().to_vec())
+        })
+        .ok_or(MachineError::VcpuGone)?
+        .map_err(kvm_err)
+    }
+
+    /// vCPU `index`'s TSC frequency in kHz (KVM_GET_TSC_KHZ), read on its thread.
+    pub fn vcpu_tsc_khz(&self, index: usize) -> Result<u32, MachineError> {
+        let vcpu = self.vcpus.get(index).ok_or(MachineError::InvalidCpu)?;
+        vcpu.run_on(|fd| fd.get_tsc_khz())
             .ok_or(MachineError::VcpuGone)?
             .map_err(kvm_err)
     }

@@ -4,13 +4,15 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use monitor::event_loop::EventLoop;
+use monitor::signals::SignalFd;
+use monitor::terminal;
 use vmm::config::{ChardevBackend, VmConfig};
 use vmm::machine::Machine;
 use vmm::machine_events::MachineEvents;
-use vmm::main_loop::MainLoop;
 use vmm::options::{self, Command};
-use vmm::signals::SignalFd;
-use vmm::{daemon, serial_backends, terminal, BUILTIN_GUEST};
+use vmm::vm_backend::VmBackend;
+use vmm::{daemon, serial_backends, BUILTIN_GUEST};
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     terminal::restore();
@@ -93,21 +95,17 @@ fn run(config: VmConfig) -> ExitCode {
     } else if uses_stdio(&config) {
         terminal::set_raw(true);
     }
-    let main_loop = match MainLoop::new(
-        machine,
-        events_rx,
-        events.wake_fd(),
-        signals,
-        backends.stdin_port,
-    ) {
+    let mut backend = VmBackend::new(machine, events_rx, events.wake_fd());
+    let loop_config = vmm::monitors::loop_config(&config, backends.stdin_port);
+    let event_loop = match EventLoop::new(loop_config, &backend, signals) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
     if let Some(d) = daemon {
-        // Start-up is complete: the parent may exit successfully now.
+        // Start-up is complete (monitor sockets exist): the parent may exit 0 now.
         d.ready();
     }
-    let status = main_loop.run();
+    let status = event_loop.run(&mut backend);
     terminal::restore();
     let _ = std::io::stdout().flush();
     ExitCode::from(status as u8)

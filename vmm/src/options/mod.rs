@@ -18,7 +18,7 @@ mod error;
 mod help;
 mod json;
 mod keyval;
-mod machine;
+pub mod machine;
 mod objects;
 mod qemuopts;
 mod strtox;

@@ -49,6 +49,8 @@ pub struct Buses {
 struct Shared {
     control: Control,
     run_area: RunArea,
+    /// The vCPU thread's kernel thread id (`query-cpus-fast` `thread-id`), once running.
+    tid: std::sync::atomic::AtomicI32,
 }
 
 /// The machine's handle on one vCPU thread.
@@ -71,6 +73,7 @@ impl VcpuHandle {
         let shared = Arc::new(Shared {
             control: Control::new(want),
             run_area: RunArea::default(),
+            tid: std::sync::atomic::AtomicI32::new(0),
         });
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
@@ -80,6 +83,10 @@ impl VcpuHandle {
             index,
             shared,
             thread: Some(thread),
+        })
+        .inspect(|h: &VcpuHandle| {
+            // Report the thread id before anyone can ask for it.
+            h.shared.control.wait_until(|s| s.ack != Ack::Starting);
         })
     }
 
@@ -111,6 +118,11 @@ impl VcpuHandle {
         self.shared
             .control
             .wait_until(|s| s.ack == Ack::Running || s.ack == Ack::Exited || s.halted_by_exit);
+    }
+
+    /// The host thread id running this vCPU.
+    pub fn thread_id(&self) -> i32 {
+        self.shared.tid.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Whether the vCPU stopped itself after an exit it cannot continue from.

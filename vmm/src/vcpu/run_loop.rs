@@ -78,6 +78,9 @@ pub(super) fn vcpu_thread(
     buses: &Buses,
     sink: &dyn VcpuEventSink,
 ) {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    shared.tid.store(tid, std::sync::atomic::Ordering::Release);
     shared.run_area.publish(fd.get_kvm_run());
     loop {
         // Clear before checking the control state, so a request made after the check

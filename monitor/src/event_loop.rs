@@ -1,0 +1,596 @@
+//! The main thread's event loop: every monitor's chardev, the machine's event descriptor,
+//! termination signals, and the terminal feeding a serial port. Commands run here, one at a
+//! time, so monitors never run commands concurrently (as in QEMU).
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token};
+use qapi::types::{ChardevInfo, VersionInfo};
+use qapi::{Command, QapiError};
+use serde_json::Value;
+
+use crate::chardev::{Chardev, ChardevError, Endpoint};
+use crate::config::{ChardevConfig, MonitorConfig, MonitorMode};
+use crate::fdsets::{FdSets, NamedFds};
+use crate::hmp_line::{self, HmpLine};
+use crate::qmp::{EventThrottle, QmpSession, SessionConfig};
+use crate::serial_feed::{MuxAction, SerialFeed};
+use crate::signals::{kill_report, SignalFd};
+use crate::vm::{Effects, HostQuit, Vm};
+
+const MACHINE: Token = Token(0);
+const SIGNALS: Token = Token(1);
+const STDIN: Token = Token(2);
+const SERIAL_SPACE: Token = Token(3);
+/// Monitor `i` uses tokens MONITOR_BASE + 2i (listener) and + 2i + 1 (client).
+const MONITOR_BASE: usize = 16;
+
+const READ_CHUNK: usize = 64 * 1024;
+
+enum Session {
+    Qmp(Box<QmpSession>),
+    Hmp(HmpLine),
+}
+
+struct Monitor {
+    chardev: Chardev,
+    mode: MonitorMode,
+    pretty: bool,
+    session: Option<Session>,
+    readable: bool,
+    writable: bool,
+    /// Descriptors received with the latest message, for getfd/add-fd.
+    received_fds: Vec<OwnedFd>,
+    named_fds: NamedFds,
+}
+
+/// A chardev no monitor uses (a serial port's), listed by `query-chardev`.
+pub struct PassiveChardev {
+    pub label: String,
+    pub filename: String,
+}
+
+pub struct LoopConfig {
+    pub monitors: Vec<MonitorConfig>,
+    pub chardevs: Vec<ChardevConfig>,
+    /// Chardevs serial ports use, for `query-chardev`.
+    pub passive_chardevs: Vec<PassiveChardev>,
+    /// The serial port the terminal feeds, and whether the Ctrl-A mux is on.
+    pub stdin_serial: Option<(usize, bool)>,
+    pub version: VersionInfo,
+}
+
+pub struct EventLoop {
+    poll: Poll,
+    monitors: Vec<Monitor>,
+    passive: Vec<PassiveChardev>,
+    signals: SignalFd,
+    stdin: Option<SerialFeed>,
+    throttle: EventThrottle,
+    fdsets: FdSets,
+    version: VersionInfo,
+    exit: Option<i32>,
+    buf: Vec<u8>,
+}
+
+fn listener_token(i: usize) -> Token {
+    Token(MONITOR_BASE + 2 * i)
+}
+
+fn client_token(i: usize) -> Token {
+    Token(MONITOR_BASE + 2 * i + 1)
+}
+
+impl EventLoop {
+    /// Opens every monitor's chardev (blocking for `wait=on` servers, as QEMU does at
+    /// start-up) and registers everything with a new poller.
+    pub fn new(config: LoopConfig, vm: &dyn Vm, signals: SignalFd) -> Result<EventLoop, LoopError> {
+        let poll = Poll::new()?;
+        let mut monitors = Vec::new();
+        for m in &config.monitors {
+            let chardev_config = config
+                .chardevs
+                .iter()
+                .find(|c| c.id == m.chardev)
+                .ok_or_else(|| LoopError::NoChardev(m.chardev.clone()))?;
+            let mut chardev = Chardev::open(chardev_config)?;
+            if chardev.wait_requested() {
+                chardev.wait_for_client()?;
+            }
+            monitors.push(Monitor {
+                chardev,
+                mode: m.mode,
+                pretty: m.pretty,
+                session: None,
+                readable: true,
+                writable: true,
+                received_fds: Vec::new(),
+                named_fds: NamedFds::default(),
+            });
+        }
+        let registry = poll.registry();
+        registry.register(
+            &mut SourceFd(&vm.machine_event_fd()),
+            MACHINE,
+            Interest::READABLE,
+        )?;
+        registry.register(
+            &mut SourceFd(&signals.as_raw_fd()),
+            SIGNALS,
+            Interest::READABLE,
+        )?;
+        let mut stdin = None;
+        if let Some((port, mux)) = config.stdin_serial {
+            // An unpollable stdin (a regular file) just gives no input.
+            if registry
+                .register(&mut SourceFd(&0), STDIN, Interest::READABLE)
+                .is_ok()
+            {
+                if let Some(fd) = vm.serial_space_fd(port) {
+                    registry.register(&mut SourceFd(&fd), SERIAL_SPACE, Interest::READABLE)?;
+                }
+                stdin = Some(SerialFeed::new(port, mux));
+            }
+        }
+        let mut lp = EventLoop {
+            poll,
+            monitors,
+            passive: config.passive_chardevs,
+            signals,
+            stdin,
+            throttle: EventThrottle::new(),
+            fdsets: FdSets::default(),
+            version: config.version,
+            exit: None,
+            buf: vec![0; READ_CHUNK],
+        };
+        for i in 0..lp.monitors.len() {
+            lp.arm_monitor(i)?;
+        }
+        Ok(lp)
+    }
+
+    /// Registers monitor `i`: its client if one is attached (greeting it), else its listener.
+    fn arm_monitor(&mut self, i: usize) -> io::Result<()> {
+        let version = self.version.clone();
+        let registry = self.poll.registry();
+        let m = &mut self.monitors[i];
+        let has_client = match &mut m.chardev.endpoint {
+            Endpoint::Server {
+                client: None,
+                listener,
+            } => match listener.accept()? {
+                Some(stream) => {
+                    if let Endpoint::Server { client, .. } = &mut m.chardev.endpoint {
+                        *client = Some(stream);
+                    }
+                    true
+                }
+                None => {
+                    registry.register(
+                        &mut SourceFd(&listener.raw_fd()),
+                        listener_token(i),
+                        Interest::READABLE,
+                    )?;
+                    false
+                }
+            },
+            Endpoint::Server {
+                client: Some(_), ..
+            }
+            | Endpoint::Client(Some(_)) => true,
+            Endpoint::Stdio(_) => true,
+            Endpoint::Client(None) => false,
+        };
+        if !has_client {
+            return Ok(());
+        }
+        if let Endpoint::Server { listener, .. } = &m.chardev.endpoint {
+            // One client at a time: others wait in the backlog until this one leaves.
+            let _ = registry.deregister(&mut SourceFd(&listener.raw_fd()));
+        }
+        match &m.chardev.endpoint {
+            Endpoint::Stdio(_) => {
+                registry.register(&mut SourceFd(&0), client_token(i), Interest::READABLE)?;
+            }
+            _ => {
+                if let Some(stream) = m.chardev.client_mut() {
+                    let fd = stream.raw_fd();
+                    registry.register(
+                        &mut SourceFd(&fd),
+                        client_token(i),
+                        Interest::READABLE | Interest::WRITABLE,
+                    )?;
+                }
+            }
+        }
+        m.readable = true;
+        m.writable = true;
+        m.session = Some(match m.mode {
+            MonitorMode::Control => {
+                let mut s = QmpSession::new(SessionConfig {
+                    pretty: m.pretty,
+                    oob_offered: true,
+                });
+                s.queue_greeting(&version);
+                Session::Qmp(Box::new(s))
+            }
+            MonitorMode::Readline => {
+                let mut h = HmpLine::default();
+                h.output.extend_from_slice(hmp_line::greeting().as_bytes());
+                Session::Hmp(h)
+            }
+        });
+        Ok(())
+    }
+
+    /// Runs until the VM asks to exit; returns the exit status.
+    pub fn run(mut self, vm: &mut dyn Vm) -> i32 {
+        let mut events = Events::with_capacity(64);
+        // Monitors greeted at start-up.
+        for i in 0..self.monitors.len() {
+            self.service_monitor(i, vm);
+        }
+        while self.exit.is_none() {
+            let timeout = self
+                .throttle
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                eprintln!("vmm: main loop: {e}");
+                return 1;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    MACHINE => {
+                        let mut fx = Effects::default();
+                        vm.handle_machine_events(&mut fx);
+                        self.apply(fx);
+                    }
+                    SIGNALS => {
+                        while let Some(t) = self.signals.read() {
+                            eprintln!("vmm: {}", kill_report(&t));
+                            let mut fx = Effects::default();
+                            vm.host_quit(HostQuit::Signal, &mut fx);
+                            self.apply(fx);
+                        }
+                    }
+                    STDIN => {
+                        if let Some(f) = &mut self.stdin {
+                            f.readable = true;
+                        }
+                    }
+                    SERIAL_SPACE => {}
+                    Token(t) if t >= MONITOR_BASE => {
+                        let i = (t - MONITOR_BASE) / 2;
+                        if i >= self.monitors.len() {
+                            continue;
+                        }
+                        if (t - MONITOR_BASE) % 2 == 0 {
+                            if let Err(e) = self.arm_monitor(i) {
+                                eprintln!("vmm: monitor: {e}");
+                            }
+                        } else {
+                            let m = &mut self.monitors[i];
+                            m.readable |= event.is_readable() || event.is_read_closed();
+                            m.writable |= event.is_writable();
+                        }
+                        self.service_monitor(i, vm);
+                    }
+                    _ => {}
+                }
+            }
+            let due = self.throttle.expire(Instant::now());
+            for line in due {
+                self.broadcast_line(&line);
+            }
+            self.pump_stdin(vm);
+            for i in 0..self.monitors.len() {
+                self.flush_monitor(i);
+            }
+        }
+        // Send what is queued (the reply to `quit`) before going.
+        for i in 0..self.monitors.len() {
+            self.flush_monitor(i);
+        }
+        vm.shutdown();
+        self.exit.unwrap_or(0)
+    }
+
+    /// Sends raised events and records an exit request.
+    fn apply(&mut self, fx: Effects) {
+        let now = Instant::now();
+        for event in &fx.events {
+            if let Some(line) = self.throttle.offer(event, SystemTime::now(), now) {
+                self.broadcast_line(&line);
+            }
+        }
+        if fx.exit.is_some() {
+            self.exit = fx.exit;
+        }
+    }
+
+    fn broadcast_line(&mut self, line: &str) {
+        for m in &mut self.monitors {
+            if let Some(Session::Qmp(s)) = &mut m.session {
+                s.event(line);
+            }
+        }
+    }
+
+    /// Reads, dispatches and writes for monitor `i` until it can make no more progress.
+    fn service_monitor(&mut self, i: usize, vm: &mut dyn Vm) {
+        loop {
+            let mut progress = false;
+            // Input, while the session takes it (QEMU's flow control).
+            let wants = match &self.monitors[i].session {
+                Some(Session::Qmp(s)) => s.wants_input(),
+                Some(Session::Hmp(_)) => true,
+                None => false,
+            };
+            if wants && self.monitors[i].readable {
+                let m = &mut self.monitors[i];
+                let mut fds = Vec::new();
+                let read = match m.chardev.client_mut() {
+                    Some(stream) => stream.read_with_fds(&mut self.buf, &mut fds),
+                    None => Ok(0),
+                };
+                match read {
+                    Ok(0) => {
+                        self.disconnect(i);
+                        return;
+                    }
+                    Ok(n) => {
+                        if !fds.is_empty() {
+                            m.received_fds = fds;
+                        }
+                        match &mut m.session {
+                            Some(Session::Qmp(s)) => s.feed(&self.buf[..n]),
+                            Some(Session::Hmp(h)) => h.feed(&self.buf[..n]),
+                            None => {}
+                        }
+                        progress = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => m.readable = false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        self.disconnect(i);
+                        return;
+                    }
+                }
+            }
+            progress |= self.dispatch(i, vm);
+            self.flush_monitor(i);
+            if !progress || self.exit.is_some() {
+                return;
+            }
+        }
+    }
+
+    /// Runs the requests monitor `i` has ready; true if any ran.
+    fn dispatch(&mut self, i: usize, vm: &mut dyn Vm) -> bool {
+        let mut ran = false;
+        loop {
+            let request = match &mut self.monitors[i].session {
+                Some(Session::Qmp(s)) => match s.next_request() {
+                    Some(r) => r,
+                    None => return ran,
+                },
+                Some(Session::Hmp(h)) => match h.next_line() {
+                    Some(line) => {
+                        let mut fx = Effects::default();
+                        let out = if line.trim().is_empty() {
+                            Ok(String::new())
+                        } else {
+                            vm.hmp(&line, None, &mut fx)
+                        };
+                        self.apply(fx);
+                        if let Some(Session::Hmp(h)) = &mut self.monitors[i].session {
+                            h.respond(&out.unwrap_or_else(|e| format!("Error: {}\n", e.desc)));
+                        }
+                        ran = true;
+                        continue;
+                    }
+                    None => return ran,
+                },
+                None => return ran,
+            };
+            ran = true;
+            let mut fx = Effects::default();
+            let result = self.execute(i, request.command, vm, &mut fx);
+            self.apply(fx);
+            if let Some(Session::Qmp(s)) = &mut self.monitors[i].session {
+                if request.oob {
+                    s.reply_oob(request.id, result);
+                } else {
+                    s.reply(request.id, result);
+                }
+            }
+            if self.exit.is_some() {
+                return ran;
+            }
+        }
+    }
+
+    /// Commands the monitor layer answers itself; the rest go to the machine.
+    fn execute(
+        &mut self,
+        i: usize,
+        command: Command,
+        vm: &mut dyn Vm,
+        fx: &mut Effects,
+    ) -> Result<Value, QapiError> {
+        let to_value = |v: Result<(), QapiError>| v.map(|()| Value::Object(Default::default()));
+        let m = &mut self.monitors[i];
+        let mut take_fd = || {
+            let fds = std::mem::take(&mut m.received_fds);
+            fds.into_iter().next()
+        };
+        match command {
+            Command::QueryChardev => {
+                Ok(serde_json::to_value(self.chardev_info()).unwrap_or(Value::Null))
+            }
+            Command::Getfd(a) => {
+                let fd = take_fd();
+                to_value(self.monitors[i].named_fds.getfd(&a.fdname, fd))
+            }
+            Command::Closefd(a) => to_value(self.monitors[i].named_fds.closefd(&a.fdname)),
+            Command::AddFd(a) => {
+                let fd = take_fd();
+                self.fdsets
+                    .add(a.fdset_id, a.opaque, fd)
+                    .map(|info| serde_json::to_value(info).unwrap_or(Value::Null))
+            }
+            Command::RemoveFd(a) => to_value(self.fdsets.remove(a.fdset_id, a.fd)),
+            Command::QueryFdsets => {
+                Ok(serde_json::to_value(self.fdsets.query()).unwrap_or(Value::Null))
+            }
+            Command::QueryVersion => Ok(serde_json::to_value(&self.version).unwrap_or(Value::Null)),
+            Command::HumanMonitorCommand(a) => {
+                vm.hmp(&a.command_line, a.cpu_index, fx).map(Value::String)
+            }
+            other => vm.execute(other, fx),
+        }
+    }
+
+    fn chardev_info(&self) -> Vec<ChardevInfo> {
+        let mut list: Vec<ChardevInfo> = self
+            .monitors
+            .iter()
+            .map(|m| ChardevInfo {
+                label: m.chardev.label().to_string(),
+                filename: m.chardev.filename(),
+                frontend_open: m.chardev.connected(),
+            })
+            .collect();
+        list.extend(self.passive.iter().map(|p| ChardevInfo {
+            label: p.label.clone(),
+            filename: p.filename.clone(),
+            frontend_open: true,
+        }));
+        list
+    }
+
+    fn flush_monitor(&mut self, i: usize) {
+        let m = &mut self.monitors[i];
+        let Some(stream) = m.chardev.client_mut() else {
+            return;
+        };
+        let mut failed = false;
+        while m.writable {
+            let pending: &[u8] = match &mut m.session {
+                Some(Session::Qmp(s)) => s.output().pending(),
+                Some(Session::Hmp(h)) => &h.output,
+                None => return,
+            };
+            if pending.is_empty() {
+                break;
+            }
+            match stream.write(pending) {
+                Ok(0) => m.writable = false,
+                Ok(n) => match &mut m.session {
+                    Some(Session::Qmp(s)) => s.output().consume(n),
+                    Some(Session::Hmp(h)) => {
+                        h.output.drain(..n);
+                    }
+                    None => return,
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => m.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            self.disconnect(i);
+        }
+    }
+
+    /// The client left: drop its session and serve the next one waiting in the backlog.
+    fn disconnect(&mut self, i: usize) {
+        let registry: &Registry = self.poll.registry();
+        let m = &mut self.monitors[i];
+        m.session = None;
+        m.received_fds.clear();
+        match &mut m.chardev.endpoint {
+            Endpoint::Server { client, .. } => {
+                if let Some(stream) = client.take() {
+                    let _ = registry.deregister(&mut SourceFd(&stream.raw_fd()));
+                }
+            }
+            Endpoint::Client(stream) => {
+                if let Some(s) = stream.take() {
+                    let _ = registry.deregister(&mut SourceFd(&s.raw_fd()));
+                }
+            }
+            Endpoint::Stdio(_) => {
+                let _ = registry.deregister(&mut SourceFd(&0));
+                return;
+            }
+        }
+        if let Err(e) = self.arm_monitor(i) {
+            eprintln!("vmm: monitor: {e}");
+        }
+    }
+
+    /// Moves terminal input into the serial port as far as its FIFO allows.
+    fn pump_stdin(&mut self, vm: &mut dyn Vm) {
+        loop {
+            let Some(feed) = &mut self.stdin else { return };
+            while feed.has_pending() {
+                let n = vm.serial_input(feed.port, feed.pending_front());
+                if n == 0 {
+                    return;
+                }
+                feed.consume(n);
+            }
+            if !feed.readable || feed.eof {
+                return;
+            }
+            match crate::chardev::Stream::Stdio.read(&mut self.buf) {
+                Ok(0) => {
+                    feed.eof = true;
+                    let _ = self.poll.registry().deregister(&mut SourceFd(&0));
+                    return;
+                }
+                Ok(n) => {
+                    if feed.input(&self.buf[..n]) == MuxAction::Quit {
+                        let mut fx = Effects::default();
+                        vm.host_quit(HostQuit::Ui, &mut fx);
+                        self.apply(fx);
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    feed.readable = false;
+                    return;
+                }
+                Err(_) => {
+                    feed.eof = true;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoopError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Chardev(#[from] ChardevError),
+    #[error("chardev \"{0}\" not found")]
+    NoChardev(String),
+}
+
+/// How long the loop may sleep at most with nothing scheduled.
+pub const IDLE: Option<Duration> = None;

@@ -1,0 +1,285 @@
+//! QMP commands that act on the machine, each answering as QEMU 10 does for this machine.
+
+use std::fs::File;
+use std::io::Write;
+
+use monitor::vm::Effects;
+use qapi::types::{
+    CpuInfoFast, CpuInfoFastVariant, CpuInstanceProperties, CurrentMachineParams, HotpluggableCPU,
+    KvmInfo, MachineInfo, MemorySizeSummary, NameInfo, StatusInfo, SysEmuTarget, TargetInfo,
+    UuidInfo,
+};
+use qapi::{Command, Event, QapiError};
+use serde_json::Value;
+
+use crate::guest_access::translate;
+use crate::options::machine::{self as machine_types, Family};
+use crate::run_state::{RunState, ShutdownCause};
+use crate::vm_backend::{empty, no_balloon, to_value, VmBackend};
+
+/// Bytes copied per step by memsave/pmemsave.
+const SAVE_CHUNK: u64 = 1 << 20;
+
+pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result<Value, QapiError> {
+    match command {
+        Command::QueryStatus => {
+            let state = vm.machine.run_state();
+            Ok(to_value(StatusInfo {
+                running: state.is_running(),
+                status: qapi_run_state(state),
+            }))
+        }
+        Command::Stop => {
+            vm.vm_stop(RunState::Paused, fx);
+            Ok(empty())
+        }
+        Command::Cont => {
+            if matches!(
+                vm.machine.run_state(),
+                RunState::InternalError | RunState::Shutdown | RunState::GuestPanicked
+            ) {
+                return Err(QapiError::generic(
+                    "Resetting the Virtual Machine is required",
+                ));
+            }
+            vm.vm_start(fx);
+            Ok(empty())
+        }
+        Command::SystemReset => {
+            vm.reset_request(ShutdownCause::HostQmpSystemReset, fx);
+            Ok(empty())
+        }
+        Command::SystemPowerdown => {
+            // No ACPI power button device exists here, so as on QEMU with a guest that has
+            // none, only the event is raised.
+            fx.events.push(Event::Powerdown);
+            Ok(empty())
+        }
+        Command::Quit => {
+            vm.shutdown_request(ShutdownCause::HostQmpQuit, fx);
+            fx.exit = Some(0);
+            Ok(empty())
+        }
+        Command::QueryName => Ok(to_value(NameInfo {
+            name: vm.machine.config().name.guest.clone(),
+        })),
+        Command::QueryUuid => Ok(to_value(UuidInfo {
+            uuid: vm
+                .machine
+                .config()
+                .uuid
+                .clone()
+                .unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
+        })),
+        Command::QueryKvm => Ok(to_value(KvmInfo {
+            enabled: true,
+            present: true,
+        })),
+        Command::QueryTarget => Ok(to_value(TargetInfo {
+            arch: SysEmuTarget::X86_64,
+        })),
+        Command::QueryMachines(a) => Ok(to_value(query_machines(a.compat_props.unwrap_or(false)))),
+        Command::QueryCurrentMachine => Ok(to_value(CurrentMachineParams {
+            wakeup_suspend_support: false,
+        })),
+        Command::QueryCpusFast => Ok(to_value(query_cpus_fast(vm))),
+        Command::QueryHotpluggableCpus => Ok(to_value(query_hotpluggable_cpus(vm))),
+        Command::QueryMemorySizeSummary => Ok(to_value(MemorySizeSummary {
+            base_memory: vm.machine.ram_size(),
+            plugged_memory: Some(0),
+        })),
+        Command::Memsave(a) => {
+            let cpu = match a.cpu_index {
+                None => vm.current_cpu,
+                Some(i) if i >= 0 && (i as usize) < vm.machine.vcpu_count() => i as usize,
+                Some(_) => {
+                    return Err(QapiError::generic(
+                        "Parameter 'cpu-index' expects a CPU number",
+                    ))
+                }
+            };
+            memsave(vm, cpu, a.val, a.size, &a.filename).map(|()| empty())
+        }
+        Command::Pmemsave(a) => pmemsave(vm, a.val, a.size, &a.filename).map(|()| empty()),
+        Command::Balloon(_) | Command::QueryBalloon => Err(no_balloon()),
+        Command::MigratePause => Err(QapiError::generic(
+            "migrate-pause is currently only supported during postcopy-active or postcopy-recover state",
+        )),
+        Command::MigrateRecover(_) => Err(QapiError::generic(
+            "Migrate recover can only be run when postcopy is paused.",
+        )),
+        Command::QueryYank => Ok(Value::Array(Vec::new())),
+        Command::Yank(a) => match a.instances.first() {
+            None => Ok(empty()),
+            Some(_) => Err(QapiError::generic("Instance not found")),
+        },
+        other => crate::qom_commands::execute(vm, other),
+    }
+}
+
+pub fn qapi_run_state(s: RunState) -> qapi::types::RunState {
+    use qapi::types::RunState as Q;
+    match s {
+        RunState::Prelaunch => Q::Prelaunch,
+        RunState::Running => Q::Running,
+        RunState::Paused => Q::Paused,
+        RunState::Shutdown => Q::Shutdown,
+        RunState::InternalError => Q::InternalError,
+        RunState::GuestPanicked => Q::GuestPanicked,
+    }
+}
+
+fn query_machines(compat_props: bool) -> Vec<MachineInfo> {
+    machine_types::all()
+        .into_iter()
+        .map(|m| {
+            let versioned_pc = matches!(m.family, Family::I440fx | Family::Q35);
+            MachineInfo {
+                name: m.name.clone(),
+                alias: m.alias.map(str::to_string),
+                is_default: m.is_default().then_some(true),
+                cpu_max: i64::from(m.max_cpus()),
+                hotpluggable_cpus: versioned_pc,
+                numa_mem_supported: m.version.is_some_and(|v| v < (5, 1, 0)),
+                deprecated: m.deprecated(),
+                default_cpu_type: (m.family != Family::None).then(|| "qemu64-x86_64-cpu".into()),
+                default_ram_id: match m.family {
+                    Family::None => None,
+                    Family::Microvm => Some("microvm.ram".into()),
+                    _ => Some("pc.ram".into()),
+                },
+                acpi: m.family != Family::None,
+                compat_props: compat_props.then(Vec::new),
+            }
+        })
+        .collect()
+}
+
+/// The CPU's place in the -smp topology.
+pub fn cpu_props(vm: &VmBackend, index: usize) -> CpuInstanceProperties {
+    let smp = vm.machine.config().smp;
+    let threads = smp.threads.max(1) as usize;
+    let cores = smp.cores.max(1) as usize;
+    let dies = smp.dies.max(1) as usize;
+    let mut props = CpuInstanceProperties {
+        socket_id: Some((index / (threads * cores * dies)) as i64),
+        core_id: Some(((index / threads) % cores) as i64),
+        thread_id: Some((index % threads) as i64),
+        ..Default::default()
+    };
+    if dies > 1 {
+        props.die_id = Some(((index / (threads * cores)) % dies) as i64);
+    }
+    props
+}
+
+/// QOM type of the vCPUs (`-cpu` model).
+pub fn cpu_type(vm: &VmBackend) -> String {
+    let model = vm.machine.config().cpu_model.as_deref().unwrap_or("qemu64");
+    let model = model.split(',').next().unwrap_or("qemu64");
+    format!("{model}-x86_64-cpu")
+}
+
+pub fn cpu_qom_path(index: usize) -> String {
+    format!("/machine/unattached/device[{index}]")
+}
+
+fn query_cpus_fast(vm: &VmBackend) -> Vec<CpuInfoFast> {
+    vm.machine
+        .vcpu_thread_ids()
+        .into_iter()
+        .enumerate()
+        .map(|(i, tid)| CpuInfoFast {
+            cpu_index: i as i64,
+            qom_path: cpu_qom_path(i),
+            thread_id: i64::from(tid),
+            props: Some(cpu_props(vm, i)),
+            target: CpuInfoFastVariant::X86_64,
+        })
+        .collect()
+}
+
+fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
+    let plugged = vm.machine.vcpu_count();
+    let possible = (vm.machine.config().smp.maxcpus as usize).max(plugged);
+    let ty = cpu_type(vm);
+    // QEMU prepends each slot, so the list comes out highest first.
+    (0..possible)
+        .rev()
+        .map(|i| HotpluggableCPU {
+            r#type: ty.clone(),
+            vcpus_count: 1,
+            props: cpu_props(vm, i),
+            qom_path: (i < plugged).then(|| cpu_qom_path(i)),
+        })
+        .collect()
+}
+
+fn open_for_save(filename: &str) -> Result<File, QapiError> {
+    File::create(filename)
+        .map_err(|e| QapiError::generic(format!("Could not open '{filename}': {}", os_text(&e))))
+}
+
+/// strerror-style text (Rust's io::Error appends " (os error N)").
+fn os_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn io_error() -> QapiError {
+    QapiError::generic("An IO error has occurred")
+}
+
+fn memsave(
+    vm: &VmBackend,
+    cpu: usize,
+    addr: u64,
+    size: u64,
+    filename: &str,
+) -> Result<(), QapiError> {
+    let mut file = open_for_save(filename)?;
+    let invalid =
+        || QapiError::generic(format!("Invalid addr 0x{addr:016x}/size {size} specified"));
+    let state = vm
+        .machine
+        .cpu_state(cpu)
+        .map_err(|e| QapiError::generic(e.to_string()))?;
+    let mut buf = Vec::new();
+    let mut done = 0u64;
+    while done < size {
+        let va = addr.wrapping_add(done);
+        // Within one guest page at a time: contiguous virtual pages need not be physically so.
+        let len = (0x1000 - (va & 0xfff)).min(size - done);
+        let pa = translate(vm.machine.mem(), &state.sregs, va).map_err(|_| invalid())?;
+        buf.resize(len as usize, 0);
+        vm.machine.read_phys(pa, &mut buf).map_err(|_| invalid())?;
+        file.write_all(&buf).map_err(|_| io_error())?;
+        done += len;
+    }
+    Ok(())
+}
+
+fn pmemsave(vm: &VmBackend, addr: u64, size: u64, filename: &str) -> Result<(), QapiError> {
+    let mut file = open_for_save(filename)?;
+    let mut buf = Vec::new();
+    let mut done = 0u64;
+    while done < size {
+        let len = SAVE_CHUNK.min(size - done);
+        buf.resize(len as usize, 0);
+        let pa = addr.wrapping_add(done);
+        if vm.machine.read_phys(pa, &mut buf).is_err() {
+            // Partly outside RAM: byte by byte, unbacked bytes reading as all-ones.
+            for (i, b) in buf.iter_mut().enumerate() {
+                let mut one = [0xffu8];
+                let _ = vm.machine.read_phys(pa.wrapping_add(i as u64), &mut one);
+                *b = one[0];
+            }
+        }
+        file.write_all(&buf).map_err(|_| io_error())?;
+        done += len;
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! The machine behind the monitors: QMP commands and machine events against the real VM, with
+//! QEMU's run-state rules (what `stop`, `cont`, resets and shutdowns do, and which events they
+//! raise).
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::mpsc::Receiver;
+
+use devices::bus::lock;
+use devices::MachineRequest;
+use monitor::vm::{Effects, HostQuit, Vm};
+use qapi::types::{ResetEventData, ShutdownCause as QShutdownCause, ShutdownEventData};
+use qapi::{Command, ErrorClass, Event, QapiError};
+use serde_json::{json, Value};
+
+use crate::machine::Machine;
+use crate::machine_events::MachineEvent;
+use crate::qmp_commands;
+use crate::run_state::{RunState, ShutdownCause};
+use crate::vcpu::VcpuEvent;
+
+pub struct VmBackend {
+    pub machine: Machine,
+    events: Receiver<MachineEvent>,
+    event_fd: RawFd,
+    /// The vCPU `human-monitor-command` and HMP commands default to (`cpu N`).
+    pub current_cpu: usize,
+}
+
+fn qcause(c: ShutdownCause) -> QShutdownCause {
+    match c {
+        ShutdownCause::HostError => QShutdownCause::HostError,
+        ShutdownCause::HostQmpQuit => QShutdownCause::HostQmpQuit,
+        ShutdownCause::HostQmpSystemReset => QShutdownCause::HostQmpSystemReset,
+        ShutdownCause::HostSignal => QShutdownCause::HostSignal,
+        ShutdownCause::HostUi => QShutdownCause::HostUi,
+        ShutdownCause::GuestShutdown => QShutdownCause::GuestShutdown,
+        ShutdownCause::GuestReset => QShutdownCause::GuestReset,
+        ShutdownCause::GuestPanic => QShutdownCause::GuestPanic,
+    }
+}
+
+impl VmBackend {
+    pub fn new(machine: Machine, events: Receiver<MachineEvent>, event_fd: &impl AsRawFd) -> Self {
+        VmBackend {
+            machine,
+            events,
+            event_fd: event_fd.as_raw_fd(),
+            current_cpu: 0,
+        }
+    }
+
+    /// QEMU's `vm_stop`: a STOP event only if the VM was running.
+    pub fn vm_stop(&mut self, state: RunState, fx: &mut Effects) {
+        if self.machine.stop(state) {
+            fx.events.push(Event::Stop);
+        }
+    }
+
+    /// QEMU's `vm_start`: a RESUME event only if the VM was not running.
+    pub fn vm_start(&mut self, fx: &mut Effects) {
+        if self.machine.resume() {
+            fx.events.push(Event::Resume);
+        }
+    }
+
+    /// QEMU's shutdown request: SHUTDOWN, then exit, or stop in `shutdown` under
+    /// `-no-shutdown` (host quits always exit).
+    pub fn shutdown_request(&mut self, cause: ShutdownCause, fx: &mut Effects) {
+        fx.events.push(Event::Shutdown(ShutdownEventData {
+            guest: cause.is_guest(),
+            reason: qcause(cause),
+        }));
+        let host_quit = matches!(
+            cause,
+            ShutdownCause::HostSignal | ShutdownCause::HostQmpQuit | ShutdownCause::HostUi
+        );
+        if self.machine.config().no_shutdown && !host_quit {
+            self.vm_stop(RunState::Shutdown, fx);
+        } else {
+            fx.exit = Some(0);
+        }
+    }
+
+    /// QEMU's reset request: under `-no-reboot` a shutdown; else reset, RESET, and a VM that
+    /// was not running comes back in `prelaunch`.
+    pub fn reset_request(&mut self, cause: ShutdownCause, fx: &mut Effects) {
+        if self.machine.config().no_reboot {
+            self.shutdown_request(cause, fx);
+            return;
+        }
+        if let Err(e) = self.machine.reset() {
+            eprintln!("vmm: reset failed: {e}");
+            self.vm_stop(RunState::InternalError, fx);
+            return;
+        }
+        fx.events.push(Event::Reset(ResetEventData {
+            guest: cause.is_guest(),
+            reason: qcause(cause),
+        }));
+        if !self.machine.run_state().is_running() {
+            self.machine.set_run_state(RunState::Prelaunch);
+        }
+    }
+}
+
+impl Vm for VmBackend {
+    fn execute(&mut self, command: Command, fx: &mut Effects) -> Result<Value, QapiError> {
+        qmp_commands::execute(self, command, fx)
+    }
+
+    fn hmp(
+        &mut self,
+        command_line: &str,
+        cpu_index: Option<i64>,
+        fx: &mut Effects,
+    ) -> Result<String, QapiError> {
+        if let Some(cpu) = cpu_index {
+            if cpu < 0 || cpu as usize >= self.machine.vcpu_count() {
+                return Err(QapiError::generic("Invalid CPU index"));
+            }
+        }
+        Ok(crate::hmp_basic::run(self, command_line, fx))
+    }
+
+    fn machine_event_fd(&self) -> RawFd {
+        self.event_fd
+    }
+
+    fn handle_machine_events(&mut self, fx: &mut Effects) {
+        while let Ok(event) = self.events.try_recv() {
+            if fx.exit.is_some() {
+                return;
+            }
+            match event {
+                MachineEvent::Vcpu(VcpuEvent::TripleFault { index }) => {
+                    eprintln!("vmm: CPU {index} triple fault: the guest requested a reset");
+                    self.reset_request(ShutdownCause::GuestReset, fx);
+                }
+                MachineEvent::Vcpu(VcpuEvent::SystemReset)
+                | MachineEvent::Device(MachineRequest::Reset) => {
+                    self.reset_request(ShutdownCause::GuestReset, fx)
+                }
+                MachineEvent::Vcpu(VcpuEvent::SystemShutdown)
+                | MachineEvent::Device(MachineRequest::PowerOff) => {
+                    self.shutdown_request(ShutdownCause::GuestShutdown, fx)
+                }
+                MachineEvent::Vcpu(VcpuEvent::InternalError { report, .. }) => {
+                    eprint!("{report}");
+                    if self.machine.run_state() != RunState::InternalError {
+                        self.vm_stop(RunState::InternalError, fx);
+                        // Stopped from a non-running state, vm_stop raised nothing; QEMU's
+                        // state still becomes internal-error.
+                        self.machine.set_run_state(RunState::InternalError);
+                    }
+                }
+            }
+        }
+    }
+
+    fn host_quit(&mut self, why: HostQuit, fx: &mut Effects) {
+        let cause = match why {
+            HostQuit::Signal => ShutdownCause::HostSignal,
+            HostQuit::Ui => ShutdownCause::HostUi,
+        };
+        self.shutdown_request(cause, fx);
+    }
+
+    fn serial_input(&mut self, port: usize, bytes: &[u8]) -> usize {
+        match self.machine.serial(port) {
+            Some(serial) => lock(serial).enqueue_input(bytes),
+            None => bytes.len(),
+        }
+    }
+
+    fn serial_space_fd(&self, port: usize) -> Option<RawFd> {
+        self.machine.serial_input_space(port).map(|e| e.as_raw_fd())
+    }
+
+    fn shutdown(&mut self) {
+        self.machine.shutdown();
+    }
+}
+
+/// DeviceNotActive for the balloon commands when no balloon device exists.
+pub fn no_balloon() -> QapiError {
+    QapiError {
+        class: ErrorClass::DeviceNotActive,
+        desc: "No balloon device has been activated".into(),
+    }
+}
+
+/// `{}`
+pub fn empty() -> Value {
+    json!({})
+}
+
+/// Serializes a generated QAPI value.
+pub fn to_value<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

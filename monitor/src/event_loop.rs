@@ -19,14 +19,19 @@ use crate::hmp_line::{self, HmpLine};
 use crate::qmp::{EventThrottle, QmpSession, SessionConfig};
 use crate::serial_feed::{MuxAction, SerialFeed};
 use crate::signals::{kill_report, SignalFd};
+use crate::socket_sink::SocketSink;
 use crate::vm::{Effects, HostQuit, Vm};
 
 const MACHINE: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const STDIN: Token = Token(2);
 const SERIAL_SPACE: Token = Token(3);
+/// Serial port `p`'s input-space eventfd.
+const SERIAL_SPACE_BASE: usize = 8;
 /// Monitor `i` uses tokens MONITOR_BASE + 2i (listener) and + 2i + 1 (client).
 const MONITOR_BASE: usize = 16;
+/// Serial socket chardev `i` uses SERIAL_SOCKET_BASE + 2i (listener) and + 2i + 1 (client).
+const SERIAL_SOCKET_BASE: usize = 1 << 20;
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -53,7 +58,23 @@ pub struct PassiveChardev {
     pub filename: String,
 }
 
+/// A serial port whose chardev is a socket.
+pub struct SerialSocket {
+    pub port: usize,
+    pub chardev: ChardevConfig,
+    /// Where the port's output goes; the loop attaches the connected client.
+    pub sink: SocketSink,
+}
+
+struct SerialConn {
+    chardev: Chardev,
+    sink: SocketSink,
+    feed: SerialFeed,
+}
+
 pub struct LoopConfig {
+    /// Serial ports on socket chardevs.
+    pub serial_sockets: Vec<SerialSocket>,
     pub monitors: Vec<MonitorConfig>,
     pub chardevs: Vec<ChardevConfig>,
     /// Chardevs serial ports use, for `query-chardev`.
@@ -66,6 +87,7 @@ pub struct LoopConfig {
 pub struct EventLoop {
     poll: Poll,
     monitors: Vec<Monitor>,
+    serial_conns: Vec<SerialConn>,
     passive: Vec<PassiveChardev>,
     signals: SignalFd,
     stdin: Option<SerialFeed>,
@@ -111,7 +133,28 @@ impl EventLoop {
                 named_fds: NamedFds::default(),
             });
         }
+        let mut serial_conns = Vec::new();
+        for s in config.serial_sockets {
+            let mut chardev = Chardev::open(&s.chardev)?;
+            if chardev.wait_requested() {
+                chardev.wait_for_client()?;
+            }
+            serial_conns.push(SerialConn {
+                chardev,
+                sink: s.sink,
+                feed: SerialFeed::new(s.port, false),
+            });
+        }
         let registry = poll.registry();
+        for c in &serial_conns {
+            if let Some(fd) = vm.serial_space_fd(c.feed.port) {
+                registry.register(
+                    &mut SourceFd(&fd),
+                    Token(SERIAL_SPACE_BASE + c.feed.port),
+                    Interest::READABLE,
+                )?;
+            }
+        }
         registry.register(
             &mut SourceFd(&vm.machine_event_fd()),
             MACHINE,
@@ -138,6 +181,7 @@ impl EventLoop {
         let mut lp = EventLoop {
             poll,
             monitors,
+            serial_conns,
             passive: config.passive_chardevs,
             signals,
             stdin,
@@ -149,6 +193,9 @@ impl EventLoop {
         };
         for i in 0..lp.monitors.len() {
             lp.arm_monitor(i)?;
+        }
+        for i in 0..lp.serial_conns.len() {
+            lp.arm_serial(i)?;
         }
         Ok(lp)
     }
@@ -267,6 +314,25 @@ impl EventLoop {
                         }
                     }
                     SERIAL_SPACE => {}
+                    Token(t) if t >= SERIAL_SOCKET_BASE => {
+                        let i = (t - SERIAL_SOCKET_BASE) / 2;
+                        if i < self.serial_conns.len() {
+                            if (t - SERIAL_SOCKET_BASE) % 2 == 0 {
+                                if let Err(e) = self.arm_serial(i) {
+                                    eprintln!("vmm: serial: {e}");
+                                }
+                            } else {
+                                self.serial_conns[i].feed.readable = true;
+                            }
+                        }
+                    }
+                    Token(t) if (SERIAL_SPACE_BASE..MONITOR_BASE).contains(&t) => {
+                        if let Some(fd) = vm.serial_space_fd(t - SERIAL_SPACE_BASE) {
+                            let mut counter = [0u8; 8];
+                            // SAFETY: drains an eventfd counter into a local buffer.
+                            unsafe { libc::read(fd, counter.as_mut_ptr().cast(), 8) };
+                        }
+                    }
                     Token(t) if t >= MONITOR_BASE => {
                         let i = (t - MONITOR_BASE) / 2;
                         if i >= self.monitors.len() {
@@ -291,6 +357,7 @@ impl EventLoop {
                 self.broadcast_line(&line);
             }
             self.pump_stdin(vm);
+            self.pump_serial_sockets(vm);
             for i in 0..self.monitors.len() {
                 self.flush_monitor(i);
             }
@@ -469,6 +536,11 @@ impl EventLoop {
                 frontend_open: m.chardev.connected(),
             })
             .collect();
+        list.extend(self.serial_conns.iter().map(|c| ChardevInfo {
+            label: c.chardev.label().to_string(),
+            filename: c.chardev.filename(),
+            frontend_open: true,
+        }));
         list.extend(self.passive.iter().map(|p| ChardevInfo {
             label: p.label.clone(),
             filename: p.filename.clone(),
@@ -538,6 +610,108 @@ impl EventLoop {
         }
         if let Err(e) = self.arm_monitor(i) {
             eprintln!("vmm: monitor: {e}");
+        }
+    }
+
+    /// Registers serial socket `i`: its client if attached (plugging it into the port's
+    /// output), else its listener.
+    fn arm_serial(&mut self, i: usize) -> io::Result<()> {
+        let registry = self.poll.registry();
+        let c = &mut self.serial_conns[i];
+        if let Endpoint::Server { listener, client } = &mut c.chardev.endpoint {
+            if client.is_none() {
+                *client = listener.accept()?;
+            }
+            if client.is_none() {
+                registry.register(
+                    &mut SourceFd(&listener.raw_fd()),
+                    Token(SERIAL_SOCKET_BASE + 2 * i),
+                    Interest::READABLE,
+                )?;
+                return Ok(());
+            }
+            let _ = registry.deregister(&mut SourceFd(&listener.raw_fd()));
+        }
+        let Some(stream) = c.chardev.client_mut() else {
+            return Ok(());
+        };
+        let fd = stream.raw_fd();
+        registry.register(
+            &mut SourceFd(&fd),
+            Token(SERIAL_SOCKET_BASE + 2 * i + 1),
+            Interest::READABLE,
+        )?;
+        // SAFETY: duplicates a descriptor we own; the copy goes to the port's output.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup >= 0 {
+            // SAFETY: `dup` is a fresh descriptor owned by nobody else.
+            c.sink.attach(Some(unsafe {
+                <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(dup)
+            }));
+        }
+        c.feed.readable = true;
+        c.feed.eof = false;
+        Ok(())
+    }
+
+    /// Moves socket input into serial ports; a client that leaves lets the next one in.
+    fn pump_serial_sockets(&mut self, vm: &mut dyn Vm) {
+        for i in 0..self.serial_conns.len() {
+            let mut gone = false;
+            {
+                let c = &mut self.serial_conns[i];
+                loop {
+                    while c.feed.has_pending() {
+                        let n = vm.serial_input(c.feed.port, c.feed.pending_front());
+                        if n == 0 {
+                            break;
+                        }
+                        c.feed.consume(n);
+                    }
+                    if c.feed.has_pending() || !c.feed.readable {
+                        break;
+                    }
+                    let Some(stream) = c.chardev.client_mut() else {
+                        break;
+                    };
+                    match stream.read(&mut self.buf) {
+                        Ok(0) => {
+                            gone = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            c.feed.input(&self.buf[..n]);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.feed.readable = false,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => {
+                            gone = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if gone {
+                let c = &mut self.serial_conns[i];
+                c.sink.attach(None);
+                let registry = self.poll.registry();
+                match &mut c.chardev.endpoint {
+                    Endpoint::Server { client, .. } => {
+                        if let Some(s) = client.take() {
+                            let _ = registry.deregister(&mut SourceFd(&s.raw_fd()));
+                        }
+                        if let Err(e) = self.arm_serial(i) {
+                            eprintln!("vmm: serial: {e}");
+                        }
+                    }
+                    Endpoint::Client(s) => {
+                        if let Some(s) = s.take() {
+                            let _ = registry.deregister(&mut SourceFd(&s.raw_fd()));
+                        }
+                    }
+                    Endpoint::Stdio(_) => {}
+                }
+            }
         }
     }
 

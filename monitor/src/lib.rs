@@ -8,5 +8,6 @@ pub mod json;
 pub mod qmp;
 pub mod serial_feed;
 pub mod signals;
+pub mod socket_sink;
 pub mod terminal;
 pub mod vm;

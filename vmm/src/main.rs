@@ -76,7 +76,7 @@ fn run(config: VmConfig) -> ExitCode {
         None => None,
     };
 
-    let backends = match serial_backends::open(&config) {
+    let mut backends = match serial_backends::open(&config) {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
@@ -85,7 +85,8 @@ fn run(config: VmConfig) -> ExitCode {
         Err(e) => return fail(e),
     };
     let events = Arc::new(events);
-    let machine = match Machine::new(&config, BUILTIN_GUEST, backends.outputs, events.clone()) {
+    let outputs = std::mem::take(&mut backends.outputs);
+    let machine = match Machine::new(&config, BUILTIN_GUEST, outputs, events.clone()) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
@@ -96,7 +97,7 @@ fn run(config: VmConfig) -> ExitCode {
         terminal::set_raw(true);
     }
     let mut backend = VmBackend::new(machine, events_rx, events.wake_fd());
-    let loop_config = vmm::monitors::loop_config(&config, backends.stdin_port);
+    let loop_config = vmm::monitors::loop_config(&config, backends.stdin_port, backends.sockets);
     let event_loop = match EventLoop::new(loop_config, &backend, signals) {
         Ok(l) => l,
         Err(e) => return fail(e),

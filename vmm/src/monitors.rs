@@ -1,6 +1,6 @@
 //! Which monitors and chardevs the event loop serves, from the configuration.
 
-use monitor::event_loop::{LoopConfig, PassiveChardev};
+use monitor::event_loop::{LoopConfig, PassiveChardev, SerialSocket};
 use qapi::types::{VersionInfo, VersionTriple};
 
 use crate::config::{ChardevBackend, VmConfig};
@@ -30,7 +30,11 @@ fn passive_filename(backend: &ChardevBackend) -> String {
     }
 }
 
-pub fn loop_config(config: &VmConfig, stdin: Option<StdinPort>) -> LoopConfig {
+pub fn loop_config(
+    config: &VmConfig,
+    stdin: Option<StdinPort>,
+    serial_sockets: Vec<SerialSocket>,
+) -> LoopConfig {
     let monitored: Vec<_> = config
         .monitors
         .iter()
@@ -43,12 +47,14 @@ pub fn loop_config(config: &VmConfig, stdin: Option<StdinPort>) -> LoopConfig {
         .chardevs
         .iter()
         .filter(|c| !monitored.iter().any(|m| m.chardev == c.id))
+        .filter(|c| !serial_sockets.iter().any(|s| s.chardev.id == c.id))
         .map(|c| PassiveChardev {
             label: c.id.clone(),
             filename: passive_filename(&c.backend),
         })
         .collect();
     LoopConfig {
+        serial_sockets,
         monitors: monitored,
         chardevs: config.chardevs.clone(),
         passive_chardevs: passive,

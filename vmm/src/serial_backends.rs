@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 
 use devices::legacy::serial::FdWriter;
+use monitor::event_loop::SerialSocket;
+use monitor::socket_sink::SocketSink;
 use thiserror::Error;
 
 use crate::config::{ChardevBackend, VmConfig};
@@ -16,8 +18,6 @@ pub enum SerialBackendError {
     NoChardev(String),
     #[error("Could not open '{path}': {source}")]
     Open { path: String, source: io::Error },
-    #[error("chardev '{0}': socket backends for serial ports are not supported yet")]
-    Unsupported(String),
 }
 
 /// The serial ports' outputs, and which port (if any) reads the VMM's stdin.
@@ -25,6 +25,8 @@ pub struct SerialBackends {
     /// Per COM port in order: its output, or `None` if the port is absent.
     pub outputs: Vec<Option<SerialOutput>>,
     pub stdin_port: Option<StdinPort>,
+    /// Ports on socket chardevs, served by the monitor event loop.
+    pub sockets: Vec<SerialSocket>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +44,7 @@ fn stdout_writer() -> io::Result<SerialOutput> {
 pub fn open(config: &VmConfig) -> Result<SerialBackends, SerialBackendError> {
     let mut outputs: Vec<Option<SerialOutput>> = Vec::new();
     let mut stdin_port = None;
+    let mut sockets = Vec::new();
     for (index, id) in config.serials.iter().enumerate() {
         let Some(id) = id else {
             outputs.push(None);
@@ -80,7 +83,13 @@ pub fn open(config: &VmConfig) -> Result<SerialBackends, SerialBackendError> {
             ChardevBackend::UnixSocket { .. }
             | ChardevBackend::Tcp { .. }
             | ChardevBackend::SocketFd { .. } => {
-                return Err(SerialBackendError::Unsupported(id.clone()))
+                let sink = SocketSink::default();
+                sockets.push(SerialSocket {
+                    port: index,
+                    chardev: chardev.clone(),
+                    sink: sink.clone(),
+                });
+                Box::new(sink)
             }
         };
         outputs.push(Some(out));
@@ -88,6 +97,7 @@ pub fn open(config: &VmConfig) -> Result<SerialBackends, SerialBackendError> {
     Ok(SerialBackends {
         outputs,
         stdin_port,
+        sockets,
     })
 }
 

@@ -52,10 +52,6 @@ impl OutputBuffer {
         Ok(n)
     }
 
-    pub(crate) fn extend(&mut self, bytes: &[u8]) {
-        self.appender().extend_from_slice(bytes);
-    }
-
     /// The vector to append output to (the pretty printer writes into it directly).
     pub(crate) fn appender(&mut self) -> &mut Vec<u8> {
         // Move the unwritten tail to the front once the written part is at least as big, so

@@ -204,12 +204,12 @@ fn output_buffer_drains_in_pieces() {
 #[test]
 fn output_buffer_write_to_and_take() {
     let mut out = OutputBuffer::default();
-    out.extend(b"hello ");
-    out.extend(b"world");
+    out.appender().extend_from_slice(b"hello ");
+    out.appender().extend_from_slice(b"world");
     let mut sink = Vec::new();
     assert_eq!(out.write_to(&mut sink).ok(), Some(11));
     assert!(out.is_empty());
-    out.extend(b"abc");
+    out.appender().extend_from_slice(b"abc");
     out.consume(1);
     assert_eq!(out.take(), b"bc");
     assert!(out.is_empty());

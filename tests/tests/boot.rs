@@ -100,3 +100,51 @@ fn serial_output_can_go_to_a_file() {
     assert!(vm.wait_exit(BOOT).is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serial_console_on_a_unix_socket_server() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let dir = std::env::temp_dir().join(format!("vmm-serial-sock-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("serial.sock");
+    let arg = format!("unix:{},server=on,wait=on", path.display());
+    let mut vm = VmmProcess::spawn(&["-display", "none", "-serial", &arg]);
+    // wait=on: start-up waits for us, so the banner is not lost.
+    let deadline = std::time::Instant::now() + BOOT;
+    let mut sock = loop {
+        if let Ok(s) = UnixStream::connect(&path) {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "socket never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut read_until = |sock: &mut UnixStream, needle: &str, seen: &mut Vec<u8>| {
+        while !String::from_utf8_lossy(seen).contains(needle) {
+            let n = sock.read(&mut buf).expect("serial output");
+            assert!(
+                n > 0,
+                "socket closed; got {}",
+                String::from_utf8_lossy(seen)
+            );
+            seen.extend_from_slice(&buf[..n]);
+        }
+    };
+    read_until(&mut sock, READY, &mut seen);
+    assert!(String::from_utf8_lossy(&seen).contains(BANNER));
+    sock.write_all(b"ping\r").unwrap();
+    read_until(&mut sock, "pong", &mut seen);
+    assert!(vm
+        .stderr()
+        .contains("QEMU waiting for connection on: disconnected:unix:"));
+    vm.signal(libc::SIGTERM);
+    assert!(vm.wait_exit(BOOT).is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,6 +10,7 @@ pub mod machine;
 pub mod machine_events;
 pub mod memory;
 pub mod options;
+pub mod qom;
 pub mod run_state;
 pub mod serial_backends;
 pub mod vcpu;

@@ -92,7 +92,7 @@ fn kvm_err(e: kvm_ioctls::Error) -> MachineError {
 }
 
 impl Machine {
-    /// Builds the VM, loads the guest and starts the vCPU threads (paused under `-S`).
+    /// Builds the VM, loads the guest and creates the vCPU threads, waiting for [`Self::start`].
     pub fn new(
         config: &VmConfig,
         builtin_kernel: &'static [u8],
@@ -226,22 +226,15 @@ impl Machine {
             pristine_irqchips,
             serials,
             serial_input_space,
-            run_state: if config.start_paused {
-                RunState::Prelaunch
-            } else {
-                RunState::Running
-            },
+            // vCPUs wait until `start`, so chardevs with wait=on can connect first.
+            run_state: RunState::Prelaunch,
             _kvm: kvm,
         };
         let entry = machine.load_guest()?;
         if let Some(bsp) = fds.first_mut() {
             machine.boot_vcpu_state(0, entry)?.apply(bsp)?;
         }
-        let want = if config.start_paused {
-            Want::Pause
-        } else {
-            Want::Run
-        };
+        let want = Want::Pause;
         for (index, fd) in fds.into_iter().enumerate() {
             let name = format!("CPU {index}/KVM");
             let handle =
@@ -249,6 +242,13 @@ impl Machine {
             machine.vcpus.push(handle);
         }
         Ok(machine)
+    }
+
+    /// Lets the vCPUs run, unless `-S` keeps the VM in `prelaunch` until `cont`.
+    pub fn start(&mut self) {
+        if !self.config.start_paused {
+            self.resume();
+        }
     }
 
     /// Writes the kernel, boot parameters and firmware tables into RAM.

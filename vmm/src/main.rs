@@ -102,6 +102,7 @@ fn run(config: VmConfig) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
+    backend.machine.start();
     if let Some(d) = daemon {
         // Start-up is complete (monitor sockets exist): the parent may exit 0 now.
         d.ready();

@@ -180,8 +180,12 @@ pub fn cpu_type(vm: &VmBackend) -> String {
     format!("{model}-x86_64-cpu")
 }
 
+/// vCPU `index`'s QOM path, numbered as QEMU numbers unattached devices.
 pub fn cpu_qom_path(index: usize) -> String {
-    format!("/machine/unattached/device[{index}]")
+    format!(
+        "/machine/unattached/device[{}]",
+        crate::qom::cpu_device_index(index)
+    )
 }
 
 fn query_cpus_fast(vm: &VmBackend) -> Vec<CpuInfoFast> {

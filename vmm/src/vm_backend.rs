@@ -24,6 +24,8 @@ pub struct VmBackend {
     event_fd: RawFd,
     /// The vCPU `human-monitor-command` and HMP commands default to (`cpu N`).
     pub current_cpu: usize,
+    /// The QOM tree the qom-* commands see.
+    pub qom: crate::qom::ObjectTree,
 }
 
 fn qcause(c: ShutdownCause) -> QShutdownCause {
@@ -41,7 +43,9 @@ fn qcause(c: ShutdownCause) -> QShutdownCause {
 
 impl VmBackend {
     pub fn new(machine: Machine, events: Receiver<MachineEvent>, event_fd: &impl AsRawFd) -> Self {
+        let qom = crate::qom::ObjectTree::new(machine.config());
         VmBackend {
+            qom,
             machine,
             events,
             event_fd: event_fd.as_raw_fd(),

@@ -70,13 +70,14 @@ fn boot(cpus: u32) -> Booted {
     let console = Console::default();
     let (events, rx) = MachineEvents::new().unwrap();
     let out: SerialOutput = Box::new(console.clone());
-    let machine = Machine::new(
+    let mut machine = Machine::new(
         &config,
         vmm::BUILTIN_GUEST,
         vec![Some(out)],
         Arc::new(events),
     )
     .unwrap();
+    machine.start();
     console.wait_for(0, READY);
     Booted {
         machine,

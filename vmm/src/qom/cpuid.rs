@@ -2,7 +2,7 @@
 
 use super::context::CpuidEntry;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reg {
     Eax,
     Ebx,
@@ -22,7 +22,7 @@ impl Reg {
 }
 
 /// One register of one CPUID leaf: QEMU's "feature word".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CpuidWord {
     pub leaf: u32,
     /// `None` for leaves that ignore ECX.
@@ -42,11 +42,10 @@ pub struct Cpuid(pub Vec<CpuidEntry>);
 
 impl Cpuid {
     fn entry(&self, leaf: u32, subleaf: u32) -> Option<&CpuidEntry> {
-        // Leaves without sub-leaves are stored with index 0.
+        // KVM stores leaves without sub-leaves with index 0.
         self.0
             .iter()
             .find(|e| e.function == leaf && e.index == subleaf)
-            .or_else(|| self.0.iter().find(|e| e.function == leaf))
     }
 
     /// A register, or 0 for a leaf the table lacks (which the guest reads as zeroes too).

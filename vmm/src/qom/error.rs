@@ -23,7 +23,9 @@ pub enum QomError {
     NotWritable { type_name: String, name: String },
     /// A device property QEMU freezes at realize; `device` is "anonymous device" or
     /// "device 'ID'".
-    #[error("Attempt to set property '{name}' on {device} (type '{type_name}') after it was realized")]
+    #[error(
+        "Attempt to set property '{name}' on {device} (type '{type_name}') after it was realized"
+    )]
     AfterRealize {
         name: String,
         device: String,

@@ -84,6 +84,7 @@ impl GHashOrder {
         tombstone.unwrap_or(i)
     }
 
+    #[cfg(test)]
     pub fn contains(&self, key: &str) -> bool {
         let i = self.lookup(key, real_hash(key));
         self.hashes[i] >= 2

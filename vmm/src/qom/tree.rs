@@ -191,7 +191,6 @@ impl ObjectTree {
                 stack.extend(n.children.into_values());
             }
         }
-        self.cpus.retain(|c| c.0 != id.0 && self.node(*c).is_some());
         Ok(())
     }
 

@@ -150,7 +150,13 @@ const BASE: &[Row] = &[
         &[],
         tp::QEMU64_X86_64_CPU,
     ),
-    ("max-x86_64-cpu", Some("x86_64-cpu"), C, &[], tp::MAX_X86_64_CPU),
+    (
+        "max-x86_64-cpu",
+        Some("x86_64-cpu"),
+        C,
+        &[],
+        tp::MAX_X86_64_CPU,
+    ),
     (
         "host-x86_64-cpu",
         Some("max-x86_64-cpu"),
@@ -162,8 +168,20 @@ const BASE: &[Row] = &[
     ("kvm-apic", Some("apic-common"), C, &[], tp::KVM_APIC),
     ("chardev", Some("object"), A, &[], tp::CHARDEV),
     ("chardev-fd", Some("chardev"), A, &[], tp::CHARDEV_FD),
-    ("chardev-socket", Some("chardev"), C, &[], tp::CHARDEV_SOCKET),
-    ("chardev-stdio", Some("chardev-fd"), C, &[], tp::CHARDEV_STDIO),
+    (
+        "chardev-socket",
+        Some("chardev"),
+        C,
+        &[],
+        tp::CHARDEV_SOCKET,
+    ),
+    (
+        "chardev-stdio",
+        Some("chardev-fd"),
+        C,
+        &[],
+        tp::CHARDEV_STDIO,
+    ),
     ("chardev-file", Some("chardev-fd"), C, &[], tp::CHARDEV_FILE),
     ("chardev-null", Some("chardev"), C, &[], tp::CHARDEV_NULL),
     ("chardev-mux", Some("chardev"), C, &[], tp::CHARDEV_MUX),
@@ -319,15 +337,33 @@ impl Registry {
         })
     }
 
-    /// QEMU's `object_class_dynamic_cast`: an ancestor, or an interface of one (or its
-    /// ancestors).
+    fn descends(&self, name: &str, ancestor: &str) -> bool {
+        self.chain(name).any(|t| t.name == ancestor)
+    }
+
+    /// QEMU's `object_class_dynamic_cast`. A type with interfaces casts to an interface type
+    /// through exactly one of them (several matching, e.g. for `interface` itself, is an
+    /// ambiguous cast, which fails); otherwise it casts to its ancestors.
     fn implements(&self, name: &str, target: &str) -> bool {
-        self.chain(name).any(|t| {
-            t.name == target
-                || t.interfaces
-                    .iter()
-                    .any(|i| self.chain(i).any(|it| it.name == target))
-        })
+        if name == target {
+            return true;
+        }
+        if self.get(target).is_none() {
+            return false;
+        }
+        let interfaces: Vec<&str> = self
+            .chain(name)
+            .flat_map(|t| t.interfaces.iter().copied())
+            .collect();
+        if !interfaces.is_empty() && self.descends(target, "interface") {
+            interfaces
+                .iter()
+                .filter(|i| self.descends(i, target))
+                .count()
+                == 1
+        } else {
+            self.descends(name, target)
+        }
     }
 
     fn props(&self, name: &str) -> Vec<&'static PropDef> {
@@ -391,7 +427,13 @@ pub fn device_list_properties(typename: &str) -> Result<Vec<ObjectPropertyInfo>,
     if t.kind != Kind::Concrete || !r.implements(typename, "device") {
         return Err(QomError::TypenameExpects("a non-abstract device type").into());
     }
-    const HIDDEN: &[&str] = &["type", "realized", "hotpluggable", "hotplugged", "parent_bus"];
+    const HIDDEN: &[&str] = &[
+        "type",
+        "realized",
+        "hotpluggable",
+        "hotplugged",
+        "parent_bus",
+    ];
     Ok(r.props(typename)
         .iter()
         .filter(|p| !HIDDEN.contains(&p.name) && !p.name.starts_with("legacy-"))

@@ -98,7 +98,10 @@ mod tests {
             e(read::<u64>("max-fw-size", &json!("4k")).map(|_| ())),
             "Parameter 'max-fw-size' expects uint64"
         );
-        assert_eq!(read::<u64>("bus-lock-ratelimit", &json!(-1)).ok(), Some(u64::MAX));
+        assert_eq!(
+            read::<u64>("bus-lock-ratelimit", &json!(-1)).ok(),
+            Some(u64::MAX)
+        );
         assert_eq!(
             e(read_enum("acpi", &json!("bogus"), ON_OFF_AUTO).map(|_| ())),
             "Parameter 'acpi' does not accept value 'bogus'"

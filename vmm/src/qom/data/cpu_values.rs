@@ -2,8 +2,8 @@
 //! pc`): each one's value where it does not depend on the host or the vCPU, and what `qom-set`
 //! does to it. Measured; generated from the replies.
 
-use super::super::types::Lit as L;
 use super::super::cpu::CpuSet::{self, *};
+use super::super::types::Lit as L;
 
 /// (name, value, what qom-set does). `None` marks values computed per vCPU or not readable.
 pub(crate) const CPU_VALUES: &[(&str, Option<L>, CpuSet)] = &[
@@ -12,7 +12,11 @@ pub(crate) const CPU_VALUES: &[(&str, Option<L>, CpuSet)] = &[
     ("realized", Some(L::B(true)), Realized),
     ("hotplugged", Some(L::B(false)), ReadOnly),
     ("hotpluggable", Some(L::B(true)), ReadOnly),
-    ("memory", Some(L::S("/machine/unattached/system[0]")), FrozenLink),
+    (
+        "memory",
+        Some(L::S("/machine/unattached/system[0]")),
+        FrozenLink,
+    ),
     ("legacy-memory", None, ReadOnly),
     ("start-powered-off", Some(L::B(false)), Store),
     ("vmx-invept-single-context", Some(L::B(false)), Frozen),
@@ -92,7 +96,11 @@ pub(crate) const CPU_VALUES: &[(&str, Option<L>, CpuSet)] = &[
     ("vmx-invpcid-exit", Some(L::B(false)), Frozen),
     ("avx512ifma", Some(L::B(false)), Frozen),
     ("ibpb-brtype", Some(L::B(false)), Frozen),
-    ("model-id", Some(L::S("QEMU Virtual CPU version 2.5+")), Store),
+    (
+        "model-id",
+        Some(L::S("QEMU Virtual CPU version 2.5+")),
+        Store,
+    ),
     ("ucode-rev", Some(L::I(16777317)), Frozen),
     ("hv-evmcs", Some(L::B(false)), Frozen),
     ("srso-user-kernel-no", Some(L::B(false)), Frozen),
@@ -114,7 +122,11 @@ pub(crate) const CPU_VALUES: &[(&str, Option<L>, CpuSet)] = &[
     ("vmx-entry-load-rtit-ctl", Some(L::B(false)), Frozen),
     ("kvmclock", Some(L::B(true)), Frozen),
     ("avx10", Some(L::B(false)), Frozen),
-    ("vmx-invept-single-context-noglobals", Some(L::B(false)), Frozen),
+    (
+        "vmx-invept-single-context-noglobals",
+        Some(L::B(false)),
+        Frozen,
+    ),
     ("xen-vapic", Some(L::B(false)), Frozen),
     ("invtsc", Some(L::B(false)), Frozen),
     ("pn", Some(L::B(false)), Frozen),
@@ -486,15 +498,31 @@ pub(crate) const CPU_VALUES: &[(&str, Option<L>, CpuSet)] = &[
     ("svm_lock", Some(L::B(false)), FrozenAs("svm-lock")),
     ("vmcb_clean", Some(L::B(false)), FrozenAs("vmcb-clean")),
     ("nrip_save", Some(L::B(false)), FrozenAs("nrip-save")),
-    ("lbr_fmt", Some(L::U(18446744073709551552)), FrozenAs("lbr-fmt")),
+    (
+        "lbr_fmt",
+        Some(L::U(18446744073709551552)),
+        FrozenAs("lbr-fmt"),
+    ),
     ("pclmuldq", Some(L::B(false)), FrozenAs("pclmulqdq")),
     ("ffxsr", Some(L::B(false)), FrozenAs("fxsr-opt")),
     ("sse4-2", Some(L::B(false)), FrozenAs("sse4.2")),
-    ("kvm_asyncpf_int", Some(L::B(false)), FrozenAs("kvm-asyncpf-int")),
+    (
+        "kvm_asyncpf_int",
+        Some(L::B(false)),
+        FrozenAs("kvm-asyncpf-int"),
+    ),
     ("cmp_legacy", Some(L::B(true)), FrozenAs("cmp-legacy")),
-    ("kvm_nopiodelay", Some(L::B(true)), FrozenAs("kvm-nopiodelay")),
+    (
+        "kvm_nopiodelay",
+        Some(L::B(true)),
+        FrozenAs("kvm-nopiodelay"),
+    ),
     ("perfctr_core", Some(L::B(false)), FrozenAs("perfctr-core")),
-    ("kvm_pv_unhalt", Some(L::B(false)), FrozenAs("kvm-pv-unhalt")),
+    (
+        "kvm_pv_unhalt",
+        Some(L::B(false)),
+        FrozenAs("kvm-pv-unhalt"),
+    ),
     ("ds_cpl", Some(L::B(false)), FrozenAs("ds-cpl")),
     ("sse4-1", Some(L::B(false)), FrozenAs("sse4.1")),
     ("perfctr_nb", Some(L::B(false)), FrozenAs("perfctr-nb")),
@@ -502,12 +530,20 @@ pub(crate) const CPU_VALUES: &[(&str, Option<L>, CpuSet)] = &[
     ("tsc_scale", Some(L::B(false)), FrozenAs("tsc-scale")),
     ("pause_filter", Some(L::B(false)), FrozenAs("pause-filter")),
     ("kvm_asyncpf", Some(L::B(true)), FrozenAs("kvm-asyncpf")),
-    ("kvm_steal_time", Some(L::B(true)), FrozenAs("kvm-steal-time")),
+    (
+        "kvm_steal_time",
+        Some(L::B(true)),
+        FrozenAs("kvm-steal-time"),
+    ),
     ("feature-words", None, ReadOnly),
     ("kvm_mmu", Some(L::B(false)), FrozenAs("kvm-mmu")),
     ("filtered-features", None, ReadOnly),
     ("sse4_2", Some(L::B(false)), FrozenAs("sse4.2")),
-    ("kvm_poll_control", Some(L::B(false)), FrozenAs("kvm-poll-control")),
+    (
+        "kvm_poll_control",
+        Some(L::B(false)),
+        FrozenAs("kvm-poll-control"),
+    ),
     ("fxsr_opt", Some(L::B(false)), FrozenAs("fxsr-opt")),
     ("nodeid_msr", Some(L::B(false)), FrozenAs("nodeid-msr")),
     ("kvm_pv_eoi", Some(L::B(true)), FrozenAs("kvm-pv-eoi")),

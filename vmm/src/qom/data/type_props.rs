@@ -4,36 +4,103 @@
 
 use super::super::types::{Lit as L, PropDef, P};
 
-pub(crate) const OBJECT: &[PropDef] = &[
-    P("type", "string", None, None),
-];
+pub(crate) const OBJECT: &[PropDef] = &[P("type", "string", None, None)];
 
-pub(crate) const CONTAINER: &[PropDef] = &[
-];
+pub(crate) const CONTAINER: &[PropDef] = &[];
 
 pub(crate) const MACHINE: &[PropDef] = &[
     P("kernel", "string", Some("Linux kernel image file"), None),
-    P("dt-compatible", "string", Some("Overrides the \"compatible\" property of the dt root node"), None),
-    P("boot", "BootConfiguration", Some("Boot configuration"), None),
-    P("memory", "MemorySizeConfiguration", Some("Memory size configuration"), None),
+    P(
+        "dt-compatible",
+        "string",
+        Some("Overrides the \"compatible\" property of the dt root node"),
+        None,
+    ),
+    P(
+        "boot",
+        "BootConfiguration",
+        Some("Boot configuration"),
+        None,
+    ),
+    P(
+        "memory",
+        "MemorySizeConfiguration",
+        Some("Memory size configuration"),
+        None,
+    ),
     P("initrd", "string", Some("Linux initial ramdisk file"), None),
-    P("confidential-guest-support", "link<confidential-guest-support>", Some("Set confidential guest scheme to support"), None),
+    P(
+        "confidential-guest-support",
+        "link<confidential-guest-support>",
+        Some("Set confidential guest scheme to support"),
+        None,
+    ),
     P("aux-ram-share", "bool", None, None),
-    P("graphics", "bool", Some("Set on/off to enable/disable graphics emulation"), None),
-    P("usb", "bool", Some("Set on/off to enable/disable usb"), None),
+    P(
+        "graphics",
+        "bool",
+        Some("Set on/off to enable/disable graphics emulation"),
+        None,
+    ),
+    P(
+        "usb",
+        "bool",
+        Some("Set on/off to enable/disable usb"),
+        None,
+    ),
     P("firmware", "string", Some("Firmware image"), None),
-    P("memory-encryption", "string", Some("Set memory encryption object to use"), None),
-    P("dump-guest-core", "bool", Some("Include guest memory in a core dump"), None),
+    P(
+        "memory-encryption",
+        "string",
+        Some("Set memory encryption object to use"),
+        None,
+    ),
+    P(
+        "dump-guest-core",
+        "bool",
+        Some("Include guest memory in a core dump"),
+        None,
+    ),
     P("smp", "SMPConfiguration", Some("CPU topology"), None),
     P("shim", "string", Some("shim.efi file"), None),
-    P("smp-cache", "SmpCachePropertiesWrapper", Some("Cache properties list for SMP machine"), None),
-    P("dumpdtb", "string", Some("Dump current dtb to a file and quit"), None),
-    P("phandle-start", "int", Some("The first phandle ID we may generate dynamically"), None),
-    P("memory-backend", "link<memory-backend>", Some("Set RAM backendValid value is ID of hostmem based backend"), None),
-    P("mem-merge", "bool", Some("Enable/disable memory merge support"), None),
+    P(
+        "smp-cache",
+        "SmpCachePropertiesWrapper",
+        Some("Cache properties list for SMP machine"),
+        None,
+    ),
+    P(
+        "dumpdtb",
+        "string",
+        Some("Dump current dtb to a file and quit"),
+        None,
+    ),
+    P(
+        "phandle-start",
+        "int",
+        Some("The first phandle ID we may generate dynamically"),
+        None,
+    ),
+    P(
+        "memory-backend",
+        "link<memory-backend>",
+        Some("Set RAM backendValid value is ID of hostmem based backend"),
+        None,
+    ),
+    P(
+        "mem-merge",
+        "bool",
+        Some("Enable/disable memory merge support"),
+        None,
+    ),
     P("dtb", "string", Some("Linux kernel device tree file"), None),
     P("append", "string", Some("Linux kernel command line"), None),
-    P("suppress-vmdesc", "bool", Some("Set on to disable self-describing migration"), None),
+    P(
+        "suppress-vmdesc",
+        "bool",
+        Some("Set on to disable self-describing migration"),
+        None,
+    ),
 ];
 
 pub(crate) const X86_MACHINE: &[PropDef] = &[
@@ -48,57 +115,196 @@ pub(crate) const X86_MACHINE: &[PropDef] = &[
 ];
 
 pub(crate) const GENERIC_PC_MACHINE: &[PropDef] = &[
-    P("max-fw-size", "size", Some("Maximum combined firmware size"), None),
+    P(
+        "max-fw-size",
+        "size",
+        Some("Maximum combined firmware size"),
+        None,
+    ),
     P("default-bus-bypass-iommu", "bool", None, None),
     P("sata", "bool", Some("Enable/disable Serial ATA bus"), None),
-    P("vmport", "OnOffAuto", Some("Enable vmport (pc & q35)"), None),
-    P("i8042", "bool", Some("Enable/disable Intel 8042 PS/2 controller emulation"), None),
-    P("hpet", "bool", Some("Enable/disable high precision event timer emulation"), None),
-    P("smbios-entry-point-type", "str", Some("SMBIOS Entry Point type [32, 64]"), None),
-    P("max-ram-below-4g", "size", Some("Maximum ram below the 4G boundary (32bit boundary)"), None),
+    P(
+        "vmport",
+        "OnOffAuto",
+        Some("Enable vmport (pc & q35)"),
+        None,
+    ),
+    P(
+        "i8042",
+        "bool",
+        Some("Enable/disable Intel 8042 PS/2 controller emulation"),
+        None,
+    ),
+    P(
+        "hpet",
+        "bool",
+        Some("Enable/disable high precision event timer emulation"),
+        None,
+    ),
+    P(
+        "smbios-entry-point-type",
+        "str",
+        Some("SMBIOS Entry Point type [32, 64]"),
+        None,
+    ),
+    P(
+        "max-ram-below-4g",
+        "size",
+        Some("Maximum ram below the 4G boundary (32bit boundary)"),
+        None,
+    ),
     P("fd-bootchk", "bool", None, None),
-    P("smbus", "bool", Some("Enable/disable system management bus"), None),
+    P(
+        "smbus",
+        "bool",
+        Some("Enable/disable system management bus"),
+        None,
+    ),
 ];
 
 pub(crate) const PC_I440FX_10_0_MACHINE: &[PropDef] = &[
-    P("x-south-bridge", "PCSouthBridgeOption", Some("Use a different south bridge than PIIX3"), None),
-    P("pflash0", "str", Some("Node name or ID of a block device to use as a backend"), None),
-    P("pflash1", "str", Some("Node name or ID of a block device to use as a backend"), None),
-    P("cxl", "bool", Some("Set on/off to enable/disable CXL instantiation"), None),
-    P("pcspk-audiodev", "str", Some("ID of an audiodev to use as a backend"), None),
-    P("nvdimm", "bool", Some("Set on/off to enable/disable NVDIMM instantiation"), None),
-    P("hmat", "bool", Some("Set on/off to enable/disable ACPI Heterogeneous Memory Attribute Table (HMAT)"), None),
-    P("cxl-fmw", "CXLFixedMemoryWindow", Some("CXL Fixed Memory Windows (array)"), None),
+    P(
+        "x-south-bridge",
+        "PCSouthBridgeOption",
+        Some("Use a different south bridge than PIIX3"),
+        None,
+    ),
+    P(
+        "pflash0",
+        "str",
+        Some("Node name or ID of a block device to use as a backend"),
+        None,
+    ),
+    P(
+        "pflash1",
+        "str",
+        Some("Node name or ID of a block device to use as a backend"),
+        None,
+    ),
+    P(
+        "cxl",
+        "bool",
+        Some("Set on/off to enable/disable CXL instantiation"),
+        None,
+    ),
+    P(
+        "pcspk-audiodev",
+        "str",
+        Some("ID of an audiodev to use as a backend"),
+        None,
+    ),
+    P(
+        "nvdimm",
+        "bool",
+        Some("Set on/off to enable/disable NVDIMM instantiation"),
+        None,
+    ),
+    P(
+        "hmat",
+        "bool",
+        Some("Set on/off to enable/disable ACPI Heterogeneous Memory Attribute Table (HMAT)"),
+        None,
+    ),
+    P(
+        "cxl-fmw",
+        "CXLFixedMemoryWindow",
+        Some("CXL Fixed Memory Windows (array)"),
+        None,
+    ),
     P("system.flash0", "child<cfi.pflash01>", None, None),
-    P("nvdimm-persistence", "string", Some("Set NVDIMM persistenceValid values are cpu, mem-ctrl"), None),
+    P(
+        "nvdimm-persistence",
+        "string",
+        Some("Set NVDIMM persistenceValid values are cpu, mem-ctrl"),
+        None,
+    ),
     P("system.flash1", "child<cfi.pflash01>", None, None),
 ];
 
 pub(crate) const PC_Q35_10_0_MACHINE: &[PropDef] = &[
-    P("pflash0", "str", Some("Node name or ID of a block device to use as a backend"), None),
-    P("pflash1", "str", Some("Node name or ID of a block device to use as a backend"), None),
-    P("cxl", "bool", Some("Set on/off to enable/disable CXL instantiation"), None),
-    P("pcspk-audiodev", "str", Some("ID of an audiodev to use as a backend"), None),
-    P("nvdimm", "bool", Some("Set on/off to enable/disable NVDIMM instantiation"), None),
-    P("hmat", "bool", Some("Set on/off to enable/disable ACPI Heterogeneous Memory Attribute Table (HMAT)"), None),
-    P("cxl-fmw", "CXLFixedMemoryWindow", Some("CXL Fixed Memory Windows (array)"), None),
+    P(
+        "pflash0",
+        "str",
+        Some("Node name or ID of a block device to use as a backend"),
+        None,
+    ),
+    P(
+        "pflash1",
+        "str",
+        Some("Node name or ID of a block device to use as a backend"),
+        None,
+    ),
+    P(
+        "cxl",
+        "bool",
+        Some("Set on/off to enable/disable CXL instantiation"),
+        None,
+    ),
+    P(
+        "pcspk-audiodev",
+        "str",
+        Some("ID of an audiodev to use as a backend"),
+        None,
+    ),
+    P(
+        "nvdimm",
+        "bool",
+        Some("Set on/off to enable/disable NVDIMM instantiation"),
+        None,
+    ),
+    P(
+        "hmat",
+        "bool",
+        Some("Set on/off to enable/disable ACPI Heterogeneous Memory Attribute Table (HMAT)"),
+        None,
+    ),
+    P(
+        "cxl-fmw",
+        "CXLFixedMemoryWindow",
+        Some("CXL Fixed Memory Windows (array)"),
+        None,
+    ),
     P("system.flash0", "child<cfi.pflash01>", None, None),
-    P("nvdimm-persistence", "string", Some("Set NVDIMM persistenceValid values are cpu, mem-ctrl"), None),
+    P(
+        "nvdimm-persistence",
+        "string",
+        Some("Set NVDIMM persistenceValid values are cpu, mem-ctrl"),
+        None,
+    ),
     P("system.flash1", "child<cfi.pflash01>", None, None),
 ];
 
 pub(crate) const MICROVM_MACHINE: &[PropDef] = &[
     P("ioapic2", "OnOffAuto", Some("Enable second IO-APIC"), None),
-    P("auto-kernel-cmdline", "bool", Some("Set off to disable adding virtio-mmio devices to the kernel cmdline"), None),
+    P(
+        "auto-kernel-cmdline",
+        "bool",
+        Some("Set off to disable adding virtio-mmio devices to the kernel cmdline"),
+        None,
+    ),
     P("rtc", "OnOffAuto", Some("Enable MC146818 RTC"), None),
     P("pcie", "OnOffAuto", Some("Enable PCIe"), None),
-    P("x-option-roms", "bool", Some("Set off to disable loading option ROMs"), None),
-    P("isa-serial", "bool", Some("Set off to disable the instantiation an ISA serial port"), None),
-    P("hmat", "bool", Some("Set on/off to enable/disable ACPI Heterogeneous Memory Attribute Table (HMAT)"), None),
+    P(
+        "x-option-roms",
+        "bool",
+        Some("Set off to disable loading option ROMs"),
+        None,
+    ),
+    P(
+        "isa-serial",
+        "bool",
+        Some("Set off to disable the instantiation an ISA serial port"),
+        None,
+    ),
+    P(
+        "hmat",
+        "bool",
+        Some("Set on/off to enable/disable ACPI Heterogeneous Memory Attribute Table (HMAT)"),
+        None,
+    ),
 ];
 
-pub(crate) const NONE_MACHINE: &[PropDef] = &[
-];
+pub(crate) const NONE_MACHINE: &[PropDef] = &[];
 
 pub(crate) const DEVICE: &[PropDef] = &[
     P("parent_bus", "link<bus>", None, None),
@@ -129,7 +335,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("hv-emsr-bitmap", "bool", Some("on/off"), Some(L::B(false))),
     P("pse36", "bool", None, None),
     P("avx512-4vnniw", "bool", None, None),
-    P("x-intel-pt-auto-level", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "x-intel-pt-auto-level",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("fma4", "bool", None, None),
     P("avx512-vp2intersect", "bool", None, None),
     P("avx2", "bool", None, None),
@@ -139,7 +350,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("sm3", "bool", None, None),
     P("family", "int", None, None),
     P("vmx-ept-advanced-exitinfo", "bool", None, None),
-    P("vmware-cpuid-freq", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "vmware-cpuid-freq",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("vmx-store-lma", "bool", None, None),
     P("hv-spinlocks", "uint32", None, Some(L::I(4294967295))),
     P("ddpd-u", "bool", None, None),
@@ -166,7 +382,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("kvm-pv-eoi", "bool", None, None),
     P("hv-version-id-spack", "uint32", None, Some(L::I(0))),
     P("lm", "bool", None, None),
-    P("x-vendor-cpuid-only", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "x-vendor-cpuid-only",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("pbrsb-no", "bool", None, None),
     P("vmx-unrestricted-guest", "bool", None, None),
     P("host-phys-bits-limit", "uint8", None, Some(L::I(0))),
@@ -197,14 +418,24 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("srso-user-kernel-no", "bool", None, None),
     P("vmx-io-exit", "bool", None, None),
     P("tsc", "bool", None, None),
-    P("x-force-features", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "x-force-features",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("vmx-ins-outs", "bool", None, None),
     P("dca", "bool", None, None),
     P("vmx-apicv-x2apic", "bool", None, None),
     P("perfctr-core", "bool", None, None),
     P("ia64", "bool", None, None),
     P("fdp-excptn-only", "bool", None, None),
-    P("hv-stimer-direct", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "hv-stimer-direct",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("gds-no", "bool", None, None),
     P("vmx-exit-secondary-ctls", "bool", None, None),
     P("vmx-cr3-load-noexit", "bool", None, None),
@@ -231,7 +462,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("fxsr-opt", "bool", None, None),
     P("skip-l1dfl-vmentry", "bool", None, None),
     P("fill-mtrr-mask", "bool", Some("on/off"), Some(L::B(true))),
-    P("x-migrate-smi-count", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "x-migrate-smi-count",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("wbnoinvd", "bool", None, None),
     P("rdpid", "bool", None, None),
     P("pcid", "bool", None, None),
@@ -248,7 +484,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("node-id", "int32", None, Some(L::I(-1))),
     P("sgx-tokenkey", "bool", None, None),
     P("ibpb", "bool", None, None),
-    P("x-amd-topoext-features-only", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "x-amd-topoext-features-only",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("vmx-apicv-xapic", "bool", None, None),
     P("vmx-hlt-exit", "bool", None, None),
     P("lwp", "bool", None, None),
@@ -267,7 +508,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("level-func7", "uint32", None, Some(L::I(4294967295))),
     P("die-id", "int32", None, Some(L::I(-1))),
     P("vmx-exit-save-efer", "bool", None, None),
-    P("x-l1-cache-per-thread", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "x-l1-cache-per-thread",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("vme", "bool", None, None),
     P("kvm-pv-unhalt", "bool", None, None),
     P("vmx-desc-exit", "bool", None, None),
@@ -291,7 +537,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("vmx-entry-load-pkrs", "bool", None, None),
     P("tcg-cpuid", "bool", Some("on/off"), Some(L::B(true))),
     P("no-nested-data-bp", "bool", None, None),
-    P("legacy-multi-node", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "legacy-multi-node",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("x-hv-max-vps", "int32", None, Some(L::I(-1))),
     P("tm", "bool", None, None),
     P("pbe", "bool", None, None),
@@ -308,7 +559,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("vmx-exit-load-pat", "bool", None, None),
     P("intel-pt-lip", "bool", None, None),
     P("avx10-512", "bool", None, None),
-    P("hv-tlbflush-direct", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "hv-tlbflush-direct",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("avx512-bf16", "bool", None, None),
     P("overflow-recov", "bool", None, None),
     P("vmx-vnmi", "bool", None, None),
@@ -361,7 +617,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("vmx-secondary-ctls", "bool", None, None),
     P("xsaveerptr", "bool", None, None),
     P("fsgsbase", "bool", None, None),
-    P("x-hv-synic-kvm-only", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "x-hv-synic-kvm-only",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("avx512bw", "bool", None, None),
     P("hv-version-id-minor", "uint16", None, Some(L::I(0))),
     P("tce", "bool", None, None),
@@ -388,20 +649,35 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("hv-version-id-sbranch", "uint8", None, Some(L::I(0))),
     P("crash-information", "GuestPanicInformation", None, None),
     P("min-level", "uint32", None, Some(L::I(0))),
-    P("full-cpuid-auto-level", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "full-cpuid-auto-level",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("vmx-entry-load-bndcfgs", "bool", None, None),
     P("vmx-rdseed-exit", "bool", None, None),
     P("pclmulqdq", "bool", None, None),
     P("msr", "bool", None, None),
     P("wrmsrns", "bool", None, None),
-    P("kvm-pv-enforce-cpuid", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "kvm-pv-enforce-cpuid",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("ssb-no", "bool", None, None),
     P("clflush", "bool", None, None),
     P("mpx", "bool", None, None),
     P("xlevel2", "uint32", None, Some(L::I(4294967295))),
     P("extapic", "bool", None, None),
     P("lfence-always-serializing", "bool", None, None),
-    P("hv-enforce-cpuid", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "hv-enforce-cpuid",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("hv-stimer", "bool", Some("on/off"), Some(L::B(false))),
     P("sgx2", "bool", None, None),
     P("kvm-asyncpf-vmexit", "bool", None, None),
@@ -422,7 +698,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("vmx-cr3-store-noexit", "bool", None, None),
     P("tsx-ctrl", "bool", None, None),
     P("svm-lock", "bool", None, None),
-    P("hv-reenlightenment", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "hv-reenlightenment",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("clzero", "bool", None, None),
     P("avic", "bool", None, None),
     P("hv-vpindex", "bool", Some("on/off"), Some(L::B(false))),
@@ -557,7 +838,12 @@ pub(crate) const X86_64_CPU: &[PropDef] = &[
     P("kvm-asyncpf-int", "bool", None, None),
     P("vmx", "bool", None, None),
     P("la57", "bool", None, None),
-    P("hv-no-nonarch-coresharing", "OnOffAuto", Some("on/off/auto"), Some(L::S("off"))),
+    P(
+        "hv-no-nonarch-coresharing",
+        "OnOffAuto",
+        Some("on/off/auto"),
+        Some(L::S("off")),
+    ),
     P("amx-bf16", "bool", None, None),
     P("sse4.1", "bool", None, None),
     P("xsaveopt", "bool", None, None),
@@ -658,65 +944,105 @@ pub(crate) const MAX_X86_64_CPU: &[PropDef] = &[
     P("sse4_1", "bool", None, None),
 ];
 
-pub(crate) const HOST_X86_64_CPU: &[PropDef] = &[
-];
+pub(crate) const HOST_X86_64_CPU: &[PropDef] = &[];
 
 pub(crate) const APIC_COMMON: &[PropDef] = &[
     P("vapic", "bool", Some("on/off"), Some(L::B(true))),
     P("version", "uint8", None, Some(L::I(20))),
-    P("legacy-instance-id", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "legacy-instance-id",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
 ];
 
-pub(crate) const KVM_APIC: &[PropDef] = &[
-    P("id", "uint32", None, None),
-];
+pub(crate) const KVM_APIC: &[PropDef] = &[P("id", "uint32", None, None)];
 
-pub(crate) const CHARDEV: &[PropDef] = &[
-];
+pub(crate) const CHARDEV: &[PropDef] = &[];
 
-pub(crate) const CHARDEV_FD: &[PropDef] = &[
-];
+pub(crate) const CHARDEV_FD: &[PropDef] = &[];
 
 pub(crate) const CHARDEV_SOCKET: &[PropDef] = &[
     P("connected", "bool", None, None),
     P("addr", "SocketAddress", None, None),
 ];
 
-pub(crate) const CHARDEV_STDIO: &[PropDef] = &[
-];
+pub(crate) const CHARDEV_STDIO: &[PropDef] = &[];
 
-pub(crate) const CHARDEV_FILE: &[PropDef] = &[
-];
+pub(crate) const CHARDEV_FILE: &[PropDef] = &[];
 
-pub(crate) const CHARDEV_NULL: &[PropDef] = &[
-];
+pub(crate) const CHARDEV_NULL: &[PropDef] = &[];
 
-pub(crate) const CHARDEV_MUX: &[PropDef] = &[
-];
+pub(crate) const CHARDEV_MUX: &[PropDef] = &[];
 
 pub(crate) const MEMORY_BACKEND: &[PropDef] = &[
-    P("share", "bool", Some("Mark the memory as private to QEMU or shared"), None),
-    P("size", "int", Some("Size of the memory region (ex: 500M)"), None),
-    P("dump", "bool", Some("Set to 'off' to exclude from core dump"), None),
-    P("prealloc-threads", "int", Some("Number of CPU threads to use for prealloc"), None),
+    P(
+        "share",
+        "bool",
+        Some("Mark the memory as private to QEMU or shared"),
+        None,
+    ),
+    P(
+        "size",
+        "int",
+        Some("Size of the memory region (ex: 500M)"),
+        None,
+    ),
+    P(
+        "dump",
+        "bool",
+        Some("Set to 'off' to exclude from core dump"),
+        None,
+    ),
+    P(
+        "prealloc-threads",
+        "int",
+        Some("Number of CPU threads to use for prealloc"),
+        None,
+    ),
     P("x-use-canonical-path-for-ramblock-id", "bool", None, None),
     P("policy", "HostMemPolicy", Some("Set the NUMA policy"), None),
-    P("prealloc-context", "link<thread-context>", Some("Context to use for creating CPU threads for preallocation"), None),
+    P(
+        "prealloc-context",
+        "link<thread-context>",
+        Some("Context to use for creating CPU threads for preallocation"),
+        None,
+    ),
     P("prealloc", "bool", Some("Preallocate memory"), None),
-    P("reserve", "bool", Some("Reserve swap space (or huge pages) if applicable"), None),
-    P("host-nodes", "int", Some("Binds memory to the list of NUMA host nodes"), None),
+    P(
+        "reserve",
+        "bool",
+        Some("Reserve swap space (or huge pages) if applicable"),
+        None,
+    ),
+    P(
+        "host-nodes",
+        "int",
+        Some("Binds memory to the list of NUMA host nodes"),
+        None,
+    ),
     P("merge", "bool", Some("Mark memory as mergeable"), None),
 ];
 
-pub(crate) const MEMORY_BACKEND_RAM: &[PropDef] = &[
-];
+pub(crate) const MEMORY_BACKEND_RAM: &[PropDef] = &[];
 
 pub(crate) const MEMORY_BACKEND_FILE: &[PropDef] = &[
     P("pmem", "bool", None, None),
     P("align", "int", None, None),
-    P("offset", "int", Some("Offset into the target file (ex: 1G)"), None),
+    P(
+        "offset",
+        "int",
+        Some("Offset into the target file (ex: 1G)"),
+        None,
+    ),
     P("mem-path", "string", None, None),
-    P("rom", "OnOffAuto", Some("Whether to create Read Only Memory (ROM)"), None),
+    P(
+        "rom",
+        "OnOffAuto",
+        Some("Whether to create Read Only Memory (ROM)"),
+        None,
+    ),
     P("discard-data", "bool", None, None),
     P("readonly", "bool", None, None),
 ];
@@ -724,7 +1050,12 @@ pub(crate) const MEMORY_BACKEND_FILE: &[PropDef] = &[
 pub(crate) const MEMORY_BACKEND_MEMFD: &[PropDef] = &[
     P("hugetlb", "bool", Some("Use huge pages"), None),
     P("seal", "bool", Some("Seal growing & shrinking"), None),
-    P("hugetlbsize", "int", Some("Huge pages size (ex: 2M, 1G)"), None),
+    P(
+        "hugetlbsize",
+        "int",
+        Some("Huge pages size (ex: 2M, 1G)"),
+        None,
+    ),
 ];
 
 pub(crate) const SECRET_COMMON: &[PropDef] = &[
@@ -750,32 +1081,76 @@ pub(crate) const IOTHREAD: &[PropDef] = &[
     P("poll-shrink", "int", None, None),
 ];
 
-pub(crate) const RNG_BACKEND: &[PropDef] = &[
-    P("opened", "bool", None, None),
-];
+pub(crate) const RNG_BACKEND: &[PropDef] = &[P("opened", "bool", None, None)];
 
-pub(crate) const RNG_RANDOM: &[PropDef] = &[
-    P("filename", "string", None, None),
-];
+pub(crate) const RNG_RANDOM: &[PropDef] = &[P("filename", "string", None, None)];
 
-pub(crate) const RNG_BUILTIN: &[PropDef] = &[
-];
+pub(crate) const RNG_BUILTIN: &[PropDef] = &[];
 
-pub(crate) const ACCEL: &[PropDef] = &[
-];
+pub(crate) const ACCEL: &[PropDef] = &[];
 
 pub(crate) const KVM_ACCEL: &[PropDef] = &[
-    P("notify-window", "uint32", Some("Clock cycles without an event window after which a notification VM exit occurs"), None),
-    P("dirty-ring-size", "uint32", Some("Size of KVM dirty page ring buffer (default: 0, i.e. use bitmap)"), None),
-    P("device", "string", Some("Path to the device node to use (default: /dev/kvm)"), None),
-    P("rapl-helper-socket", "string", Some("Socket Path for comminucating with the Virtual MSR helper daemon"), None),
-    P("xen-version", "uint32", Some("Xen version to be emulated (in XENVER_version form e.g. 0x4000a for 4.10)"), None),
+    P(
+        "notify-window",
+        "uint32",
+        Some("Clock cycles without an event window after which a notification VM exit occurs"),
+        None,
+    ),
+    P(
+        "dirty-ring-size",
+        "uint32",
+        Some("Size of KVM dirty page ring buffer (default: 0, i.e. use bitmap)"),
+        None,
+    ),
+    P(
+        "device",
+        "string",
+        Some("Path to the device node to use (default: /dev/kvm)"),
+        None,
+    ),
+    P(
+        "rapl-helper-socket",
+        "string",
+        Some("Socket Path for comminucating with the Virtual MSR helper daemon"),
+        None,
+    ),
+    P(
+        "xen-version",
+        "uint32",
+        Some("Xen version to be emulated (in XENVER_version form e.g. 0x4000a for 4.10)"),
+        None,
+    ),
     P("kvm-shadow-mem", "int", Some("KVM shadow MMU size"), None),
-    P("notify-vmexit", "NotifyVMexitOption", Some("Enable notify VM exit"), None),
-    P("xen-gnttab-max-frames", "uint16", Some("Maximum number of grant table frames"), None),
-    P("kernel-irqchip", "on|off|split", Some("Configure KVM in-kernel irqchip"), None),
-    P("rapl", "bool", Some("Allow energy related MSRs for RAPL interface in Guest"), None),
-    P("xen-evtchn-max-pirq", "uint16", Some("Maximum number of Xen PIRQs"), None),
+    P(
+        "notify-vmexit",
+        "NotifyVMexitOption",
+        Some("Enable notify VM exit"),
+        None,
+    ),
+    P(
+        "xen-gnttab-max-frames",
+        "uint16",
+        Some("Maximum number of grant table frames"),
+        None,
+    ),
+    P(
+        "kernel-irqchip",
+        "on|off|split",
+        Some("Configure KVM in-kernel irqchip"),
+        None,
+    ),
+    P(
+        "rapl",
+        "bool",
+        Some("Allow energy related MSRs for RAPL interface in Guest"),
+        None,
+    ),
+    P(
+        "xen-evtchn-max-pirq",
+        "uint16",
+        Some("Maximum number of Xen PIRQs"),
+        None,
+    ),
 ];
 
 pub(crate) const PCI_DEVICE: &[PropDef] = &[
@@ -800,16 +1175,51 @@ pub(crate) const VIRTIO_PCI: &[PropDef] = &[
     P("aer", "bool", Some("on/off"), Some(L::B(false))),
     P("migrate-extra", "bool", Some("on/off"), Some(L::B(true))),
     P("ats", "bool", Some("on/off"), Some(L::B(false))),
-    P("x-ignore-backend-features", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "x-ignore-backend-features",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("x-pcie-pm-init", "bool", Some("on/off"), Some(L::B(true))),
-    P("x-pcie-pm-no-soft-reset", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "x-pcie-pm-no-soft-reset",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("x-pcie-flr-init", "bool", Some("on/off"), Some(L::B(true))),
-    P("x-pcie-lnkctl-init", "bool", Some("on/off"), Some(L::B(true))),
-    P("x-ats-page-aligned", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "x-pcie-lnkctl-init",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
+    P(
+        "x-ats-page-aligned",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("page-per-vq", "bool", Some("on/off"), Some(L::B(false))),
-    P("x-pcie-deverr-init", "bool", Some("on/off"), Some(L::B(true))),
-    P("virtio-pci-bus-master-bug-migration", "bool", Some("on/off"), Some(L::B(false))),
-    P("modern-pio-notify", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "x-pcie-deverr-init",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
+    P(
+        "virtio-pci-bus-master-bug-migration",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
+    P(
+        "modern-pio-notify",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("x-disable-pcie", "bool", Some("on/off"), Some(L::B(false))),
 ];
 
@@ -819,25 +1229,50 @@ pub(crate) const VIRTIO_BALLOON_PCI_BASE: &[PropDef] = &[
 ];
 
 pub(crate) const VIRTIO_BALLOON_PCI: &[PropDef] = &[
-    P("disable-legacy", "OnOffAuto", Some("on/off/auto"), Some(L::S("auto"))),
+    P(
+        "disable-legacy",
+        "OnOffAuto",
+        Some("on/off/auto"),
+        Some(L::S("auto")),
+    ),
     P("disable-modern", "bool", Some("on/off"), Some(L::B(false))),
-    P("free-page-reporting", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "free-page-reporting",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("indirect_desc", "bool", Some("on/off"), Some(L::B(true))),
     P("guest-stats-polling-interval", "int", None, None),
     P("iommu_platform", "bool", Some("on/off"), Some(L::B(false))),
     P("deflate-on-oom", "bool", Some("on/off"), Some(L::B(false))),
-    P("use-disabled-flag", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "use-disabled-flag",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("event_idx", "bool", Some("on/off"), Some(L::B(true))),
     P("page-poison", "bool", Some("on/off"), Some(L::B(true))),
     P("legacy-iothread", "str", None, None),
     P("queue_reset", "bool", Some("on/off"), Some(L::B(true))),
     P("guest-stats", "guest statistics", None, None),
     P("any_layout", "bool", Some("on/off"), Some(L::B(true))),
-    P("x-disable-legacy-check", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "x-disable-legacy-check",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("notify_on_empty", "bool", Some("on/off"), Some(L::B(true))),
     P("iothread", "link<iothread>", None, None),
     P("packed", "bool", Some("on/off"), Some(L::B(false))),
-    P("qemu-4-0-config-size", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "qemu-4-0-config-size",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("use-started", "bool", Some("on/off"), Some(L::B(true))),
     P("free-page-hint", "bool", Some("on/off"), Some(L::B(false))),
     P("in_order", "bool", Some("on/off"), Some(L::B(false))),
@@ -845,13 +1280,23 @@ pub(crate) const VIRTIO_BALLOON_PCI: &[PropDef] = &[
 ];
 
 pub(crate) const VIRTIO_DEVICE: &[PropDef] = &[
-    P("use-disabled-flag", "bool", Some("on/off"), Some(L::B(true))),
+    P(
+        "use-disabled-flag",
+        "bool",
+        Some("on/off"),
+        Some(L::B(true)),
+    ),
     P("queue_reset", "bool", Some("on/off"), Some(L::B(true))),
     P("packed", "bool", Some("on/off"), Some(L::B(false))),
     P("in_order", "bool", Some("on/off"), Some(L::B(false))),
     P("iommu_platform", "bool", Some("on/off"), Some(L::B(false))),
     P("event_idx", "bool", Some("on/off"), Some(L::B(true))),
-    P("x-disable-legacy-check", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "x-disable-legacy-check",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("notify_on_empty", "bool", Some("on/off"), Some(L::B(true))),
     P("any_layout", "bool", Some("on/off"), Some(L::B(true))),
     P("use-started", "bool", Some("on/off"), Some(L::B(true))),
@@ -864,8 +1309,18 @@ pub(crate) const VIRTIO_BALLOON_DEVICE: &[PropDef] = &[
     P("deflate-on-oom", "bool", Some("on/off"), Some(L::B(false))),
     P("free-page-hint", "bool", Some("on/off"), Some(L::B(false))),
     P("page-poison", "bool", Some("on/off"), Some(L::B(true))),
-    P("qemu-4-0-config-size", "bool", Some("on/off"), Some(L::B(false))),
-    P("free-page-reporting", "bool", Some("on/off"), Some(L::B(false))),
+    P(
+        "qemu-4-0-config-size",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
+    P(
+        "free-page-reporting",
+        "bool",
+        Some("on/off"),
+        Some(L::B(false)),
+    ),
     P("guest-stats-polling-interval", "int", None, None),
     P("guest-stats", "guest statistics", None, None),
 ];

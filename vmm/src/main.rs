@@ -38,6 +38,12 @@ fn main() -> ExitCode {
             print!("{}", options::version_text());
             return ExitCode::SUCCESS;
         }
+        Ok(Command::Info { text, exit_code }) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+            return ExitCode::from(exit_code);
+        }
         Err(e) => return fail(e),
     };
     run(*config)

@@ -8,7 +8,7 @@
 /// How this VMM treats an option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Support {
-    /// Implemented (parsed; see `Parser::apply`).
+    /// Implemented (handled in `parser::dispatch`).
     Yes,
     /// Known to QEMU, not implemented here.
     NotInBuild,

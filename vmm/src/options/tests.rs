@@ -2,7 +2,7 @@
 //! (`qemu-system-x86_64 ARGS`, with `qemu-system-x86_64:` replaced by `vmm:`).
 
 use super::*;
-use crate::config::ChardevBackend;
+use crate::config::{ChardevBackend, MonitorMode, VmConfig};
 
 fn args(s: &[&str]) -> Vec<String> {
     s.iter().map(|a| a.to_string()).collect()
@@ -648,6 +648,14 @@ fn listings() {
     assert!(matches!(
         parse_args(args(&["-version"])).result,
         Ok(Outcome::Command(Command::Version))
+    ));
+    assert!(matches!(
+        parse(args(&["-m", "1,help"])),
+        Ok(Command::Info { exit_code: 1, .. })
+    ));
+    assert!(matches!(
+        parse(args(&["-accel", "help"])),
+        Ok(Command::Info { exit_code: 0, text }) if text.starts_with("Accelerators supported")
     ));
     assert!(version_text().starts_with("QEMU emulator version 10.0.2 (vmm "));
     assert!(help_text().contains("\nusage: vmm [options] [disk_image]\n"));

@@ -3,6 +3,8 @@
 pub mod acpi_pm;
 pub mod bus;
 pub mod legacy;
+pub mod pci;
+pub mod virtio;
 
 /// A request a device makes of the machine as a whole. Devices run on vCPU threads; the
 /// machine acts on these on its own thread.

@@ -24,6 +24,18 @@ pub fn run(vm: &mut VmBackend, line: &str, fx: &mut Effects) -> String {
             }
         }
         ("info", Some("kvm")) => return "kvm support: enabled\n".into(),
+        ("info", Some("balloon")) => {
+            return match vm.balloon_actual() {
+                Ok(actual) => format!("balloon: actual={}\n", actual >> 20),
+                Err(e) => format!("Error: {}\n", e.desc),
+            }
+        }
+        ("balloon", Some(mib)) => match mib.parse::<i64>() {
+            Ok(mib) => vm
+                .balloon_target(mib.saturating_mul(1 << 20))
+                .map(|()| serde_json::Value::Null),
+            Err(_) => return format!("Error: invalid size '{mib}'\n"),
+        },
         ("info", Some("version")) => return "10.0.2 (vmm 0.1.0)\n".into(),
         ("stop" | "s", _) => qmp_commands::execute(vm, Command::Stop, fx),
         ("cont" | "c", _) => qmp_commands::execute(vm, Command::Cont, fx),

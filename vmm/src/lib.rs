@@ -19,6 +19,7 @@ pub mod vcpu;
 pub static BUILTIN_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.elf"));
 pub mod hmp_basic;
 pub mod monitors;
+pub mod pci_devices;
 pub mod qmp_commands;
 pub mod qom_commands;
 pub mod vm_backend;

@@ -26,9 +26,13 @@ use crate::cpu_state::CpuState;
 use crate::guest_access::{translate, TranslateError};
 use crate::machine_events::MachineEvents;
 use crate::memory::{create_guest_ram, GuestRam, MemoryError};
+use crate::pci_devices;
 use crate::run_state::RunState;
 use crate::vcpu::control::Want;
 use crate::vcpu::{Buses, VcpuHandle};
+use devices::pci::{
+    PciBus, PciConfigIo, PciMmioWindow, PCI_CONFIG_IO_PORT, PCI_CONFIG_IO_PORT_COUNT,
+};
 
 #[derive(Debug, Error)]
 pub enum MachineError {
@@ -48,6 +52,8 @@ pub enum MachineError {
     Bus(#[from] BusError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Device(#[from] pci_devices::DeviceError),
     #[error("the vCPU thread is gone")]
     VcpuGone,
     #[error("Invalid CPU index")]
@@ -82,6 +88,8 @@ pub struct Machine {
     pristine_vcpus: Vec<PristineVcpu>,
     pristine_irqchips: PristineIrqchips,
     serials: Vec<Option<Arc<Mutex<SerialPort>>>>,
+    pci_bus: Arc<PciBus>,
+    balloon: Option<pci_devices::BalloonDevice>,
     serial_input_space: Vec<Option<EventFd>>,
     run_state: RunState,
     _kvm: Kvm,
@@ -174,9 +182,24 @@ impl Machine {
             layout::ACPI_PM_PORT,
             acpi_pm::PORT_COUNT,
         )?;
+        let pci = pci_devices::build(config, &mem, &vm_fd, &events)?;
+        io_bus.insert(
+            Arc::new(Mutex::new(PciConfigIo::new(pci.bus.clone()))),
+            PCI_CONFIG_IO_PORT,
+            PCI_CONFIG_IO_PORT_COUNT,
+        )?;
+        let mut mmio_bus = Bus::new();
+        mmio_bus.insert(
+            Arc::new(Mutex::new(PciMmioWindow::new(
+                pci.bus.clone(),
+                layout::PCI_MMIO32_START,
+            ))),
+            layout::PCI_MMIO32_START,
+            layout::IOAPIC_START - layout::PCI_MMIO32_START,
+        )?;
         let buses = Buses {
             io: Arc::new(io_bus),
-            mmio: Arc::new(Bus::new()),
+            mmio: Arc::new(mmio_bus),
         };
 
         // vCPUs: CPUID before MSRs (host kernels hide MSRs the CPUID does not advertise).
@@ -226,6 +249,8 @@ impl Machine {
             pristine_irqchips,
             serials,
             serial_input_space,
+            pci_bus: pci.bus,
+            balloon: pci.balloon,
             // vCPUs wait until `start`, so chardevs with wait=on can connect first.
             run_state: RunState::Prelaunch,
             _kvm: kvm,
@@ -375,6 +400,8 @@ impl Machine {
         self.pause_vcpus();
         let entry = self.load_guest()?;
         restore_irqchips(&self.vm_fd, &self.pristine_irqchips)?;
+        // Stops device workers and resets every function, as a PCI reset does.
+        self.pci_bus.reset();
         for serial in self.serials.iter().flatten() {
             devices::bus::lock(serial).reset()?;
         }
@@ -435,6 +462,11 @@ impl Machine {
     /// Writes guest-physical memory; fails if any byte is outside RAM.
     pub fn write_phys(&self, addr: u64, buf: &[u8]) -> Result<(), vm_memory::GuestMemoryError> {
         self.mem.write_slice(buf, GuestAddress(addr))
+    }
+
+    /// The virtio balloon, if configured.
+    pub fn balloon(&self) -> Option<&pci_devices::BalloonDevice> {
+        self.balloon.as_ref()
     }
 
     /// COM port `index`, if present.

@@ -12,6 +12,8 @@ use crate::vcpu::{VcpuEvent, VcpuEventSink};
 pub enum MachineEvent {
     Vcpu(VcpuEvent),
     Device(MachineRequest),
+    /// The balloon driver reported a new `actual` (pages in the balloon).
+    BalloonActual(u32),
 }
 
 /// Sends events and wakes the main loop through an eventfd.
@@ -43,6 +45,13 @@ impl MachineEvents {
         // The receiver lives as long as the main loop; after it is gone nobody cares.
         let _ = tx.send(event);
         let _ = self.wake.write(1);
+    }
+}
+
+impl MachineEvents {
+    /// The balloon's `actual` changed (called on a vCPU thread).
+    pub fn balloon_actual(&self, pages: u32) {
+        self.send(MachineEvent::BalloonActual(pages));
     }
 }
 

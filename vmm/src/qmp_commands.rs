@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::guest_access::translate;
 use crate::options::machine::{self as machine_types, Family};
 use crate::run_state::{RunState, ShutdownCause};
-use crate::vm_backend::{empty, no_balloon, to_value, VmBackend};
+use crate::vm_backend::{empty, to_value, VmBackend};
 
 /// Bytes copied per step by memsave/pmemsave.
 const SAVE_CHUNK: u64 = 1 << 20;
@@ -101,7 +101,11 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
             memsave(vm, cpu, a.val, a.size, &a.filename).map(|()| empty())
         }
         Command::Pmemsave(a) => pmemsave(vm, a.val, a.size, &a.filename).map(|()| empty()),
-        Command::Balloon(_) | Command::QueryBalloon => Err(no_balloon()),
+        Command::Balloon(a) => vm.balloon_target(a.value).map(|()| empty()),
+        Command::QueryBalloon => vm
+            .balloon_actual()
+            .map(|actual| to_value(qapi::types::BalloonInfo { actual })),
+        Command::XQueryVirtio => Ok(to_value(x_query_virtio(vm))),
         Command::MigratePause => Err(QapiError::generic(
             "migrate-pause is currently only supported during postcopy-active or postcopy-recover state",
         )),
@@ -286,4 +290,16 @@ fn pmemsave(vm: &VmBackend, addr: u64, size: u64, filename: &str) -> Result<(), 
         done += len;
     }
     Ok(())
+}
+
+/// `x-query-virtio`: the virtio devices and their backends' QOM paths.
+fn x_query_virtio(vm: &VmBackend) -> Vec<qapi::types::VirtioInfo> {
+    vm.machine
+        .balloon()
+        .map(|b| qapi::types::VirtioInfo {
+            name: "virtio-balloon".into(),
+            path: format!("{}/virtio-backend", vm.balloon_qom_path(b)),
+        })
+        .into_iter()
+        .collect()
 }

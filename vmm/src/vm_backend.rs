@@ -107,6 +107,40 @@ impl VmBackend {
     }
 }
 
+impl VmBackend {
+    /// Guest RAM minus the balloon, in bytes (QEMU's `actual`).
+    pub fn balloon_actual_bytes(&self, balloon_pages: u32) -> i64 {
+        self.machine.ram_size() as i64 - (i64::from(balloon_pages) << 12)
+    }
+
+    /// QMP `balloon`: the target guest size in bytes, clamped to RAM.
+    pub fn balloon_target(&mut self, value: i64) -> Result<(), QapiError> {
+        let balloon = self.machine.balloon().ok_or_else(no_balloon)?;
+        if value <= 0 {
+            return Err(QapiError::generic("Parameter 'value' expects a size"));
+        }
+        let ram = self.machine.ram_size();
+        let target = (value as u64).min(ram);
+        let pages = u32::try_from((ram - target) >> 12).unwrap_or(u32::MAX);
+        balloon.handle.set_target_pages(pages);
+        Ok(())
+    }
+
+    /// The balloon's QOM path.
+    pub fn balloon_qom_path(&self, b: &crate::pci_devices::BalloonDevice) -> String {
+        match &b.id {
+            Some(id) => format!("/machine/peripheral/{id}"),
+            None => "/machine/peripheral-anon/device[0]".to_string(),
+        }
+    }
+
+    /// QMP `query-balloon`'s `actual`.
+    pub fn balloon_actual(&self) -> Result<i64, QapiError> {
+        let balloon = self.machine.balloon().ok_or_else(no_balloon)?;
+        Ok(self.balloon_actual_bytes(balloon.handle.actual_pages()))
+    }
+}
+
 impl Vm for VmBackend {
     fn execute(&mut self, command: Command, fx: &mut Effects) -> Result<Value, QapiError> {
         qmp_commands::execute(self, command, fx)
@@ -147,6 +181,12 @@ impl Vm for VmBackend {
                 MachineEvent::Vcpu(VcpuEvent::SystemShutdown)
                 | MachineEvent::Device(MachineRequest::PowerOff) => {
                     self.shutdown_request(ShutdownCause::GuestShutdown, fx)
+                }
+                MachineEvent::BalloonActual(pages) => {
+                    fx.events
+                        .push(Event::BalloonChange(qapi::types::BalloonChangeEventData {
+                            actual: self.balloon_actual_bytes(pages),
+                        }));
                 }
                 MachineEvent::Vcpu(VcpuEvent::InternalError { report, .. }) => {
                     eprint!("{report}");

@@ -377,10 +377,14 @@ impl Machine {
     /// Stops every vCPU and enters `state` (QEMU's `vm_stop`). Returns false if the VM was
     /// already stopped (no STOP event is due then).
     pub fn stop(&mut self, state: RunState) -> bool {
-        let was_running = self.run_state.is_running();
+        // As QEMU's do_vm_stop: a VM that is not running keeps its state (`stop` under -S
+        // stays in prelaunch).
+        if !self.run_state.is_running() {
+            return false;
+        }
         self.pause_vcpus();
         self.run_state = state;
-        was_running
+        true
     }
 
     /// Resumes every vCPU (QEMU's `vm_start`). Returns false if it was already running.

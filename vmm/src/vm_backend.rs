@@ -43,7 +43,26 @@ fn qcause(c: ShutdownCause) -> QShutdownCause {
 
 impl VmBackend {
     pub fn new(machine: Machine, events: Receiver<MachineEvent>, event_fd: &impl AsRawFd) -> Self {
-        let qom = crate::qom::ObjectTree::new(machine.config());
+        let mut qom = crate::qom::ObjectTree::new(machine.config());
+        if let Some(b) = machine.balloon() {
+            let props = machine
+                .config()
+                .devices
+                .iter()
+                .find(|d| d.driver == "virtio-balloon-pci")
+                .map(|d| d.props.clone())
+                .unwrap_or_default();
+            let qom_config = crate::qom::BalloonQomConfig::new(&b.config, &props);
+            if let Err(e) = crate::qom::add_balloon_objects(
+                &mut qom,
+                b.id.as_deref(),
+                b.devfn,
+                qom_config,
+                b.handle.clone(),
+            ) {
+                eprintln!("vmm: balloon object: {e}");
+            }
+        }
         VmBackend {
             qom,
             machine,

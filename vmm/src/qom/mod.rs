@@ -19,6 +19,7 @@
 //! [`ObjectTree::add_user_object`] or [`ObjectTree::add_at`], implementing [`QomObject`].
 
 mod backends;
+mod balloon;
 mod chardev;
 mod commands;
 mod container;
@@ -42,6 +43,10 @@ mod value;
 mod tests;
 
 pub use backends::{BackendObject, MachineDefaults};
+pub use balloon::{
+    add_balloon_objects, BalloonDeviceObject, BalloonPciObject, BalloonQomConfig,
+    VirtioPciBusObject, BALLOON_DIFFERS_FROM_QEMU,
+};
 pub use chardev::{backend_type as chardev_type, ChardevObject};
 pub use container::Container;
 pub use context::{CpuidEntry, NoMachine, QomContext};

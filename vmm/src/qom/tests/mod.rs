@@ -1,6 +1,7 @@
 //! Tests of the object tree: resolution, listings, get/set and their errors, the type
 //! commands, and a comparison with QEMU 10 when it is installed.
 
+mod balloon;
 mod live;
 mod props;
 mod qemu;

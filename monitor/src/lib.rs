@@ -6,6 +6,7 @@ pub mod fdsets;
 pub mod hmp_line;
 pub mod json;
 pub mod qmp;
+pub mod readline;
 pub mod serial_feed;
 pub mod signals;
 pub mod socket_sink;

@@ -3,6 +3,8 @@
 
 pub mod command_line_support;
 pub mod process;
+pub mod qmp_client;
+pub mod qmp_harness;
 
 #[path = "../../guest/src/abi.rs"]
 pub mod guest_abi;

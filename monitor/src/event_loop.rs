@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::chardev::{Chardev, ChardevError, Endpoint};
 use crate::config::{ChardevConfig, MonitorConfig, MonitorMode};
 use crate::fdsets::{FdSets, NamedFds};
-use crate::hmp_line::{self, HmpLine};
 use crate::qmp::{EventThrottle, QmpSession, SessionConfig};
+use crate::readline::{crlf, Readline, ReadlineEvent};
 use crate::serial_feed::{MuxAction, SerialFeed};
 use crate::signals::{kill_report, SignalFd};
 use crate::socket_sink::SocketSink;
@@ -37,7 +37,52 @@ const READ_CHUNK: usize = 64 * 1024;
 
 enum Session {
     Qmp(Box<QmpSession>),
-    Hmp(HmpLine),
+    Hmp(HmpSession),
+}
+
+/// A human monitor: QEMU's readline plus the bytes waiting for the client.
+#[derive(Default)]
+struct HmpSession {
+    readline: Readline,
+    output: Vec<u8>,
+}
+
+impl HmpSession {
+    fn wants_input(&self) -> bool {
+        self.readline.wants_input()
+    }
+
+    /// Feeds input, running each complete line as an HMP command.
+    fn feed(&mut self, bytes: &[u8], vm: &mut dyn Vm, fx: &mut Effects) {
+        let mut completer = |line: &str| vm.hmp_complete(line);
+        let mut events = self.readline.feed(bytes, &mut completer);
+        loop {
+            let mut line_ran = false;
+            for event in events {
+                match event {
+                    ReadlineEvent::Output(out) => self.output.extend(out),
+                    ReadlineEvent::Line(line) => {
+                        let text = if line.trim().is_empty() {
+                            String::new()
+                        } else {
+                            match vm.hmp(&line, None, fx) {
+                                Ok(t) => t,
+                                Err(e) => format!("Error: {}\n", e.desc),
+                            }
+                        };
+                        self.output.extend(crlf(&text));
+                        self.output.extend(self.readline.prompt_after_command());
+                        line_ran = true;
+                    }
+                }
+            }
+            if !line_ran || !self.readline.has_pending_input() || fx.exit.is_some() {
+                return;
+            }
+            let mut completer = |line: &str| vm.hmp_complete(line);
+            events = self.readline.feed(&[], &mut completer);
+        }
+    }
 }
 
 struct Monitor {
@@ -81,6 +126,8 @@ pub struct LoopConfig {
     pub passive_chardevs: Vec<PassiveChardev>,
     /// The serial port the terminal feeds, and whether the Ctrl-A mux is on.
     pub stdin_serial: Option<(usize, bool)>,
+    /// A human monitor shares the terminal through the mux (`-nographic`, `mon:stdio`).
+    pub mux_monitor: bool,
     pub version: VersionInfo,
 }
 
@@ -91,6 +138,8 @@ pub struct EventLoop {
     passive: Vec<PassiveChardev>,
     signals: SignalFd,
     stdin: Option<SerialFeed>,
+    /// The human monitor on the terminal mux, and whether it has shown its greeting.
+    mux_monitor: Option<(HmpSession, bool)>,
     throttle: EventThrottle,
     fdsets: FdSets,
     version: VersionInfo,
@@ -185,6 +234,7 @@ impl EventLoop {
             passive: config.passive_chardevs,
             signals,
             stdin,
+            mux_monitor: config.mux_monitor.then(|| (HmpSession::default(), false)),
             throttle: EventThrottle::new(),
             fdsets: FdSets::default(),
             version: config.version,
@@ -266,8 +316,8 @@ impl EventLoop {
                 Session::Qmp(Box::new(s))
             }
             MonitorMode::Readline => {
-                let mut h = HmpLine::default();
-                h.output.extend_from_slice(hmp_line::greeting().as_bytes());
+                let mut h = HmpSession::default();
+                h.output = h.readline.new_client();
                 Session::Hmp(h)
             }
         });
@@ -398,7 +448,7 @@ impl EventLoop {
             // Input, while the session takes it (QEMU's flow control).
             let wants = match &self.monitors[i].session {
                 Some(Session::Qmp(s)) => s.wants_input(),
-                Some(Session::Hmp(_)) => true,
+                Some(Session::Hmp(h)) => h.wants_input(),
                 None => false,
             };
             if wants && self.monitors[i].readable {
@@ -419,7 +469,11 @@ impl EventLoop {
                         }
                         match &mut m.session {
                             Some(Session::Qmp(s)) => s.feed(&self.buf[..n]),
-                            Some(Session::Hmp(h)) => h.feed(&self.buf[..n]),
+                            Some(Session::Hmp(h)) => {
+                                let mut fx = Effects::default();
+                                h.feed(&self.buf[..n], vm, &mut fx);
+                                self.apply(fx);
+                            }
                             None => {}
                         }
                         progress = true;
@@ -449,23 +503,7 @@ impl EventLoop {
                     Some(r) => r,
                     None => return ran,
                 },
-                Some(Session::Hmp(h)) => match h.next_line() {
-                    Some(line) => {
-                        let mut fx = Effects::default();
-                        let out = if line.trim().is_empty() {
-                            Ok(String::new())
-                        } else {
-                            vm.hmp(&line, None, &mut fx)
-                        };
-                        self.apply(fx);
-                        if let Some(Session::Hmp(h)) = &mut self.monitors[i].session {
-                            h.respond(&out.unwrap_or_else(|e| format!("Error: {}\n", e.desc)));
-                        }
-                        ran = true;
-                        continue;
-                    }
-                    None => return ran,
-                },
+                Some(Session::Hmp(_)) => return ran,
                 None => return ran,
             };
             ran = true;
@@ -715,6 +753,42 @@ impl EventLoop {
         }
     }
 
+    /// Ctrl-A c: the terminal goes to the monitor (greeting the first time) or back.
+    fn switch_focus(&mut self) {
+        let (Some(feed), Some((hmp, greeted))) = (&mut self.stdin, &mut self.mux_monitor) else {
+            return;
+        };
+        feed.monitor_focus = !feed.monitor_focus;
+        let out = if feed.monitor_focus {
+            let mut out = Vec::new();
+            if !*greeted {
+                *greeted = true;
+                out.extend_from_slice(crate::readline::GREETING.as_bytes());
+            }
+            out.extend(hmp.readline.mux_in());
+            out
+        } else {
+            hmp.readline.mux_out()
+        };
+        crate::serial_feed::write_stdout(&out);
+    }
+
+    /// Runs what was typed to the monitor on the terminal mux.
+    fn mux_monitor_input(&mut self, vm: &mut dyn Vm) {
+        let (Some(feed), Some((hmp, _))) = (&mut self.stdin, &mut self.mux_monitor) else {
+            return;
+        };
+        let input = feed.take_monitor_input();
+        if input.is_empty() {
+            return;
+        }
+        let mut fx = Effects::default();
+        hmp.feed(&input, vm, &mut fx);
+        let out = std::mem::take(&mut hmp.output);
+        crate::serial_feed::write_stdout(&out);
+        self.apply(fx);
+    }
+
     /// Moves terminal input into the serial port as far as its FIFO allows.
     fn pump_stdin(&mut self, vm: &mut dyn Vm) {
         loop {
@@ -736,11 +810,23 @@ impl EventLoop {
                     return;
                 }
                 Ok(n) => {
-                    if feed.input(&self.buf[..n]) == MuxAction::Quit {
-                        let mut fx = Effects::default();
-                        vm.host_quit(HostQuit::Ui, &mut fx);
-                        self.apply(fx);
-                        return;
+                    let input = self.buf[..n].to_vec();
+                    let mut at = 0;
+                    while at < input.len() {
+                        let Some(feed) = &mut self.stdin else { return };
+                        let (action, used) = feed.input_from(&input[at..]);
+                        at += used;
+                        self.mux_monitor_input(vm);
+                        match action {
+                            MuxAction::Quit => {
+                                let mut fx = Effects::default();
+                                vm.host_quit(HostQuit::Ui, &mut fx);
+                                self.apply(fx);
+                                return;
+                            }
+                            MuxAction::SwitchFocus => self.switch_focus(),
+                            MuxAction::None => {}
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

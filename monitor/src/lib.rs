@@ -3,7 +3,6 @@ pub mod chardev;
 pub mod config;
 pub mod event_loop;
 pub mod fdsets;
-pub mod hmp_line;
 pub mod json;
 pub mod qmp;
 pub mod readline;

@@ -22,12 +22,20 @@ pub enum MuxAction {
     None,
     /// Ctrl-A x.
     Quit,
+    /// Ctrl-A c: the terminal switches between the serial console and the monitor. The
+    /// bytes after it are left in the feed for [`SerialFeed::take_monitor_input`] or the
+    /// guest, as the new focus decides.
+    SwitchFocus,
 }
 
 pub struct SerialFeed {
     pub port: usize,
     pub mux: bool,
     pending: VecDeque<u8>,
+    /// Bytes typed while the monitor has the focus.
+    monitor_input: Vec<u8>,
+    /// The monitor (not the guest) has the terminal.
+    pub monitor_focus: bool,
     escape: bool,
     pub readable: bool,
     pub eof: bool,
@@ -45,6 +53,8 @@ impl SerialFeed {
             port,
             mux,
             pending: VecDeque::new(),
+            monitor_input: Vec::new(),
+            monitor_focus: false,
             escape: false,
             readable: true,
             eof: false,
@@ -64,20 +74,40 @@ impl SerialFeed {
         self.pending.drain(..n.min(self.pending.len()));
     }
 
-    /// Applies mux escapes and queues the rest for the guest.
+    /// Input for the monitor typed since the last call.
+    pub fn take_monitor_input(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.monitor_input)
+    }
+
+    fn push(&mut self, b: u8) {
+        if self.monitor_focus {
+            self.monitor_input.push(b);
+        } else {
+            self.pending.push_back(b);
+        }
+    }
+
+    /// Applies mux escapes and queues the rest for the guest or the monitor. Stops after a
+    /// focus switch; call again with the remaining bytes (`rest`).
     pub fn input(&mut self, bytes: &[u8]) -> MuxAction {
+        self.input_from(bytes).0
+    }
+
+    /// [`Self::input`], also returning how many bytes were consumed.
+    pub fn input_from(&mut self, bytes: &[u8]) -> (MuxAction, usize) {
         if !self.mux {
             self.pending.extend(bytes);
-            return MuxAction::None;
+            return (MuxAction::None, bytes.len());
         }
-        for &b in bytes {
+        for (i, &b) in bytes.iter().enumerate() {
             if self.escape {
                 self.escape = false;
                 match b {
-                    CTRL_A => self.pending.push_back(CTRL_A),
+                    CTRL_A => self.push(CTRL_A),
+                    b'c' => return (MuxAction::SwitchFocus, i + 1),
                     b'x' => {
                         write_stdout(b"QEMU: Terminated\n\r");
-                        return MuxAction::Quit;
+                        return (MuxAction::Quit, i + 1);
                     }
                     b'h' | b'?' => {
                         let mut help = String::from("\n\r");
@@ -93,10 +123,10 @@ impl SerialFeed {
             } else if b == CTRL_A {
                 self.escape = true;
             } else {
-                self.pending.push_back(b);
+                self.push(b);
             }
         }
-        MuxAction::None
+        (MuxAction::None, bytes.len())
     }
 }
 
@@ -109,6 +139,7 @@ mod tests {
         let mut f = SerialFeed::new(0, true);
         assert_eq!(f.input(b"ab\x01\x01c\x01zd"), MuxAction::None);
         assert_eq!(f.pending_front(), b"ab\x01cd");
+        assert_eq!(f.input_from(b"x\x01cinfo"), (MuxAction::SwitchFocus, 3));
         let mut plain = SerialFeed::new(0, false);
         plain.input(b"\x01x");
         assert_eq!(plain.pending_front(), b"\x01x");

@@ -36,6 +36,12 @@ pub trait Vm {
         effects: &mut Effects,
     ) -> Result<String, QapiError>;
 
+    /// Tab-completion candidates for an HMP line (whole words), empty if none.
+    fn hmp_complete(&mut self, line_before_cursor: &str) -> Vec<String> {
+        let _ = line_before_cursor;
+        Vec::new()
+    }
+
     /// The descriptor that becomes readable when the machine has events to report.
     fn machine_event_fd(&self) -> RawFd;
 

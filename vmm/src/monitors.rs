@@ -3,7 +3,7 @@
 use monitor::event_loop::{LoopConfig, PassiveChardev, SerialSocket};
 use qapi::types::{VersionInfo, VersionTriple};
 
-use crate::config::{ChardevBackend, VmConfig};
+use crate::config::{ChardevBackend, MonitorMode, VmConfig};
 use crate::serial_backends::StdinPort;
 
 /// The version we report: QEMU's, with this project in `package`.
@@ -59,6 +59,11 @@ pub fn loop_config(
         chardevs: config.chardevs.clone(),
         passive_chardevs: passive,
         stdin_serial: stdin.map(|p| (p.index, p.mux)),
+        mux_monitor: stdin.is_some_and(|p| p.mux)
+            && config.monitors.iter().any(|m| {
+                m.mode == MonitorMode::Readline
+                    && config.chardevs.iter().any(|c| c.id == m.chardev && c.mux)
+            }),
         version: version(),
     }
 }

@@ -37,7 +37,7 @@ const READ_CHUNK: usize = 64 * 1024;
 
 enum Session {
     Qmp(Box<QmpSession>),
-    Hmp(HmpSession),
+    Hmp(Box<HmpSession>),
 }
 
 /// A human monitor: QEMU's readline plus the bytes waiting for the client.
@@ -316,7 +316,7 @@ impl EventLoop {
                 Session::Qmp(Box::new(s))
             }
             MonitorMode::Readline => {
-                let mut h = HmpSession::default();
+                let mut h = Box::<HmpSession>::default();
                 h.output = h.readline.new_client();
                 Session::Hmp(h)
             }

@@ -2,7 +2,7 @@
 
 use crate::abi::MMIO_EXEC_GPA;
 use crate::line::{println, Line};
-use crate::{idt, power, smp, user};
+use crate::{balloon, idt, pages, power, smp, user};
 use core::arch::asm;
 
 pub fn run(line: &[u8]) {
@@ -51,12 +51,59 @@ pub fn run(line: &[u8]) {
             unsafe { asm!("jmp {}", in(reg) MMIO_EXEC_GPA, options(noreturn)) }
         }
         b"echo" => println(""),
+        b"balloon" => balloon::command_status(),
+        b"stats" => balloon::command_stats(),
+        b"fill" | b"touch" => match pages::pool() {
+            Some(pool) => {
+                let touch = line == b"touch";
+                let pages = pool.fill(touch);
+                Line::new()
+                    .str(if touch {
+                        "touch: pages="
+                    } else {
+                        "fill: pages="
+                    })
+                    .dec(pages)
+                    .send();
+            }
+            None => println("fill: no page pool"),
+        },
+        b"check" => match pages::pool() {
+            Some(pool) => {
+                let (pages, pattern, zero, other) = pool.check();
+                Line::new()
+                    .str("check: pages=")
+                    .dec(pages)
+                    .str(" pattern=")
+                    .dec(pattern)
+                    .str(" zero=")
+                    .dec(zero)
+                    .str(" other=")
+                    .dec(other)
+                    .send();
+            }
+            None => println("check: no page pool"),
+        },
+        b"report" => balloon::command_report(),
         _ => {
             if let Some(text) = line.strip_prefix(b"echo ") {
                 Line::new().bytes(text).send();
+            } else if let Some(mib) = line.strip_prefix(b"oom ").and_then(parse_decimal) {
+                balloon::command_oom(mib);
             } else {
                 Line::new().str("unknown command: ").bytes(line).send();
             }
         }
     }
+}
+
+/// A decimal number of at most 12 digits (surrounding spaces allowed).
+fn parse_decimal(text: &[u8]) -> Option<u64> {
+    let digits = text.trim_ascii();
+    if digits.is_empty() || digits.len() > 12 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u64::from(c - b'0'))
+    })
 }

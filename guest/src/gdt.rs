@@ -96,3 +96,11 @@ pub fn load_tss(cpu: usize) {
         crate::x86::ltr(((FIRST_TSS + 2 * cpu) * 8) as u16);
     }
 }
+
+/// CPU `cpu`'s TSS.RSP0 (unaligned: the TSS is packed), for code that enters
+/// CPL3 with live kernel frames below the top of its stack (src/user.rs).
+pub fn rsp0(cpu: usize) -> *mut u64 {
+    let tss = TSS.element(cpu);
+    // SAFETY: in bounds of this CPU's TSS; no reference is created.
+    unsafe { core::ptr::addr_of_mut!((*tss).rsp).cast::<u64>() }
+}

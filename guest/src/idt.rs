@@ -2,12 +2,18 @@
 //!
 //! The stubs sit at a fixed address (0x100000, asserted by link.ld), 16 bytes
 //! apart, so the assembler can compute every IDT gate as a constant: stub `i`
-//! handles exception `i` for i < 32, then come the serial, IPI and spurious
-//! vectors. Each stub pushes a dummy error code where the CPU pushes none, and
-//! the vector, then the common entry saves the caller-saved registers and calls
-//! `dispatch` with a pointer to the resulting [`Frame`].
+//! handles exception `i` for i < 32, then come the serial, IPI, spurious and
+//! virtio-balloon vectors. Each stub pushes a dummy error code where the CPU
+//! pushes none, and the vector, then the common entry saves the caller-saved
+//! registers and calls `dispatch` with a pointer to the resulting [`Frame`].
+//! The breakpoint gate is different: `int3` from CPL3 (a DPL 3 gate to stub
+//! 37) is how the CPL3 helper routines return to the kernel (src/user.rs,
+//! `call`); the kernel itself never executes `int3`.
 
-use crate::abi::{IPI_VECTOR, SERIAL_VECTOR, SPURIOUS_VECTOR};
+use crate::abi::{
+    BALLOON_CONFIG_VECTOR, BALLOON_QUEUE_VECTOR, IPI_VECTOR, SERIAL_VECTOR, SPURIOUS_VECTOR,
+    USER_RETURN_VECTOR,
+};
 use crate::line::Line;
 use crate::x86::{self, TablePointer};
 use core::arch::global_asm;
@@ -62,6 +68,10 @@ global_asm!(
     guest_stub {serial}, 0          # stub 32
     guest_stub {ipi}, 0             # stub 33
     guest_stub {spurious}, 0        # stub 34
+    guest_stub {balloon_config}, 0  # stub 35
+    guest_stub {balloon_queue}, 0   # stub 36
+    .balign 16                      # stub 37: back from CPL3 (src/user.rs)
+    jmp guest_user_return
 
     .section .text
 guest_interrupt_common:
@@ -89,11 +99,12 @@ guest_interrupt_common:
     add $16, %rsp                   # vector and error code
     iretq
 
-    # 64-bit interrupt gate to a stub below 4 GiB, kernel code segment, DPL 0.
-    .macro guest_gate addr
+    # 64-bit interrupt gate to a stub below 4 GiB, kernel code segment, DPL 0
+    # (type 0x8e) or DPL 3 (0xee: `int` from CPL3 allowed).
+    .macro guest_gate addr, type=0x8e
     .word (\addr) & 0xffff
     .word 0x18
-    .byte 0, 0x8e
+    .byte 0, \type
     .word ((\addr) >> 16) & 0xffff
     .long 0, 0
     .endm
@@ -104,7 +115,9 @@ guest_interrupt_common:
 guest_idt:
     .set guest_vec, 0
     .rept 256
-    .if guest_vec < 32
+    .if guest_vec == {user_return}
+    guest_gate ({base} + 37 * 16), 0xee
+    .elseif guest_vec < 32
     guest_gate ({base} + guest_vec * 16)
     .elseif guest_vec == {serial}
     guest_gate ({base} + 32 * 16)
@@ -112,6 +125,10 @@ guest_idt:
     guest_gate ({base} + 33 * 16)
     .elseif guest_vec == {spurious}
     guest_gate ({base} + 34 * 16)
+    .elseif guest_vec == {balloon_config}
+    guest_gate ({base} + 35 * 16)
+    .elseif guest_vec == {balloon_queue}
+    guest_gate ({base} + 36 * 16)
     .else
     .quad 0, 0                      # not present
     .endif
@@ -122,6 +139,9 @@ guest_idt:
     serial = const SERIAL_VECTOR,
     ipi = const IPI_VECTOR,
     spurious = const SPURIOUS_VECTOR,
+    balloon_config = const BALLOON_CONFIG_VECTOR,
+    balloon_queue = const BALLOON_QUEUE_VECTOR,
+    user_return = const USER_RETURN_VECTOR,
     dispatch = sym dispatch,
     options(att_syntax)
 );
@@ -176,6 +196,14 @@ extern "C" fn dispatch(frame: &mut Frame) {
         IPI_VECTOR => {
             crate::lapic::eoi();
             crate::smp::on_ipi();
+        }
+        BALLOON_CONFIG_VECTOR => {
+            crate::lapic::eoi();
+            crate::balloon::on_config_interrupt();
+        }
+        BALLOON_QUEUE_VECTOR => {
+            crate::lapic::eoi();
+            crate::balloon::on_queue_interrupt();
         }
         SPURIOUS_VECTOR => {} // no EOI for spurious interrupts
         vector => {

@@ -10,6 +10,7 @@
 
 mod abi;
 mod acpi;
+mod balloon;
 mod boot;
 mod commands;
 mod gdt;
@@ -20,14 +21,17 @@ mod lapic;
 mod line;
 mod mem;
 mod mptable;
+mod pages;
 mod paging;
 mod panic;
+mod pci;
 mod platform;
 mod power;
 mod serial;
 mod smp;
 mod start_info;
 mod user;
+mod virtio;
 mod x86;
 
 use start_info::StartInfo;
@@ -69,6 +73,8 @@ pub extern "C" fn bsp_main(start_info: u64) -> ! {
     smp::start_aps(platform, &info);
     smp::print_cpus();
     user::print_patterns();
+    pages::save_memory_map(&info);
+    balloon::probe(info.has_option(abi::CMDLINE_CLEAR_BARS.as_bytes()));
 
     platform::route_serial_irq(platform, lapic::id());
     line::println(abi::READY);

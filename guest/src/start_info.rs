@@ -74,6 +74,16 @@ impl StartInfo {
         })
     }
 
+    /// Whether the command line has the word `option` (space-separated).
+    pub fn has_option(&self, option: &[u8]) -> bool {
+        if self.cmdline == 0 {
+            return false;
+        }
+        let text = bytes(self.cmdline, CMDLINE_MAX);
+        let text = &text[..text.iter().position(|&c| c == 0).unwrap_or(text.len())];
+        text.split(|&c| c == b' ').any(|word| word == option)
+    }
+
     /// `cmdline: <text>`.
     pub fn print_cmdline(&self) {
         let mut line = Line::new();

@@ -107,3 +107,31 @@ pub fn inw(port: u16) -> u16 {
     }
     value
 }
+
+#[inline(always)]
+pub fn inl(port: u16) -> u32 {
+    let value: u32;
+    // SAFETY: as outb.
+    unsafe {
+        asm!("in eax, dx", out("eax") value, in("dx") port, options(nomem, nostack, preserves_flags))
+    }
+    value
+}
+
+/// A full memory barrier (stores before it are visible before loads after it),
+/// as Linux's `smp_mb()`/`virt_mb()` on x86: a locked no-op on the stack. Also a
+/// compiler barrier. (`mfence` is avoided: KVM's instruction emulator, which runs
+/// CPL0 code on hosts without hardware virtualization, may not know it.)
+#[inline(always)]
+pub fn mb() {
+    // SAFETY: or-ing 0 into the dword at RSP (a live stack slot) leaves it
+    // unchanged; the locked access is the barrier.
+    unsafe { asm!("lock or dword ptr [rsp], 0", options(nostack)) }
+}
+
+/// Invalidates the TLB entry of the page holding `addr` (after a page-table change).
+#[inline(always)]
+pub fn invlpg(addr: u64) {
+    // SAFETY: only drops a cached translation.
+    unsafe { asm!("invlpg [{}]", in(reg) addr, options(nostack, preserves_flags)) }
+}

@@ -38,6 +38,9 @@ pub struct ChardevConfig {
     pub id: String,
     pub backend: ChardevBackend,
     pub mux: bool,
+    /// The option that created it as given (`-qmp unix:...`), for QEMU's message prefixes;
+    /// empty for defaults.
+    pub location: String,
 }
 
 /// The monitor protocol of a `-mon`/`-qmp`/`-monitor`.

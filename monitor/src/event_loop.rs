@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use qapi::types::{ChardevInfo, VersionInfo};
+use qapi::types::{
+    ChardevInfo, VersionInfo, YankInstance, YankInstanceChardev, YankInstanceVariant,
+};
 use qapi::{Command, QapiError};
 use serde_json::Value;
 
@@ -169,7 +171,7 @@ impl EventLoop {
                 .ok_or_else(|| LoopError::NoChardev(m.chardev.clone()))?;
             let mut chardev = Chardev::open(chardev_config)?;
             if chardev.wait_requested() {
-                chardev.wait_for_client()?;
+                wait_or_terminate(&mut chardev, &signals)?;
             }
             monitors.push(Monitor {
                 chardev,
@@ -186,7 +188,7 @@ impl EventLoop {
         for s in config.serial_sockets {
             let mut chardev = Chardev::open(&s.chardev)?;
             if chardev.wait_requested() {
-                chardev.wait_for_client()?;
+                wait_or_terminate(&mut chardev, &signals)?;
             }
             serial_conns.push(SerialConn {
                 chardev,
@@ -557,11 +559,53 @@ impl EventLoop {
                 Ok(serde_json::to_value(self.fdsets.query()).unwrap_or(Value::Null))
             }
             Command::QueryVersion => Ok(serde_json::to_value(&self.version).unwrap_or(Value::Null)),
+            Command::QueryYank => {
+                Ok(serde_json::to_value(self.yank_instances()).unwrap_or(Value::Null))
+            }
+            Command::Yank(a) => self
+                .yank(&a.instances)
+                .map(|()| Value::Object(Default::default())),
             Command::HumanMonitorCommand(a) => {
                 vm.hmp(&a.command_line, a.cpu_index, fx).map(Value::String)
             }
             other => vm.execute(other, fx),
         }
+    }
+
+    /// Socket chardevs register a yank instance in QEMU; nothing else here does.
+    fn yank_instances(&self) -> Vec<YankInstance> {
+        let sockets = self
+            .monitors
+            .iter()
+            .map(|m| &m.chardev)
+            .chain(self.serial_conns.iter().map(|c| &c.chardev))
+            .filter(|c| c.is_socket());
+        sockets
+            .map(|c| YankInstance {
+                r#type: YankInstanceVariant::Chardev(YankInstanceChardev {
+                    id: c.label().to_string(),
+                }),
+            })
+            .collect()
+    }
+
+    /// `yank`: every instance must exist (or nothing is done); a chardev's connection is cut.
+    fn yank(&mut self, instances: &[YankInstance]) -> Result<(), QapiError> {
+        let known = self.yank_instances();
+        if instances.iter().any(|i| !known.contains(i)) {
+            return Err(QapiError {
+                class: qapi::ErrorClass::DeviceNotFound,
+                desc: "Instance not found".into(),
+            });
+        }
+        for inst in instances {
+            if let YankInstanceVariant::Chardev(c) = &inst.r#type {
+                if let Some(i) = self.monitors.iter().position(|m| m.chardev.label() == c.id) {
+                    self.disconnect(i);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn chardev_info(&self) -> Vec<ChardevInfo> {
@@ -842,8 +886,25 @@ impl EventLoop {
     }
 }
 
+/// `wait=on`: blocks for the first client; a termination signal meanwhile ends start-up.
+fn wait_or_terminate(chardev: &mut Chardev, signals: &SignalFd) -> Result<(), LoopError> {
+    match chardev.wait_for_client(signals.as_raw_fd()) {
+        Err(ChardevError::Accept(e)) if e.kind() == io::ErrorKind::Interrupted => {
+            let report = signals
+                .read()
+                .map(|t| kill_report(&t))
+                .unwrap_or_else(|| "terminating".into());
+            Err(LoopError::Terminated(report))
+        }
+        other => Ok(other?),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoopError {
+    /// A termination signal arrived during start-up (while waiting for a client).
+    #[error("{0}")]
+    Terminated(String),
     #[error("{0}")]
     Io(#[from] io::Error),
     #[error("{0}")]

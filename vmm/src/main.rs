@@ -106,6 +106,12 @@ fn run(config: VmConfig) -> ExitCode {
     let loop_config = vmm::monitors::loop_config(&config, backends.stdin_port, backends.sockets);
     let event_loop = match EventLoop::new(loop_config, &backend, signals) {
         Ok(l) => l,
+        // QEMU reports the signal and exits successfully.
+        Err(monitor::event_loop::LoopError::Terminated(report)) => {
+            terminal::restore();
+            eprintln!("vmm: {report}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => return fail(e),
     };
     backend.machine.start();

@@ -112,11 +112,6 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
         Command::MigrateRecover(_) => Err(QapiError::generic(
             "Migrate recover can only be run when postcopy is paused.",
         )),
-        Command::QueryYank => Ok(Value::Array(Vec::new())),
-        Command::Yank(a) => match a.instances.first() {
-            None => Ok(empty()),
-            Some(_) => Err(QapiError::generic("Instance not found")),
-        },
         other => crate::qom_commands::execute(vm, other),
     }
 }

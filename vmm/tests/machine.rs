@@ -65,6 +65,7 @@ fn boot(cpus: u32) -> Booted {
         id: "serial0".into(),
         backend: ChardevBackend::Null,
         mux: false,
+        location: String::new(),
     });
     config.serials.push(Some("serial0".into()));
     let console = Console::default();

@@ -75,19 +75,30 @@ impl Listener {
         }
     }
 
-    /// Blocks until a client connects (`wait=on`).
-    pub fn accept_blocking(&self) -> io::Result<Stream> {
+    /// Blocks until a client connects (`wait=on`), or fails with `Interrupted` when
+    /// `interrupt_fd` becomes readable (a termination signal).
+    pub fn accept_blocking(&self, interrupt_fd: RawFd) -> io::Result<Stream> {
         loop {
             if let Some(s) = self.accept()? {
                 return Ok(s);
             }
-            let mut pfd = libc::pollfd {
-                fd: self.raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: polls one valid pollfd.
-            unsafe { libc::poll(&mut pfd, 1, -1) };
+            let mut pfds = [
+                libc::pollfd {
+                    fd: self.raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: interrupt_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: polls two valid pollfds.
+            unsafe { libc::poll(pfds.as_mut_ptr(), 2, -1) };
+            if pfds[1].revents & libc::POLLIN != 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
         }
     }
 

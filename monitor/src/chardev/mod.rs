@@ -138,11 +138,22 @@ impl Chardev {
     }
 
     /// Accepts the first client, blocking (`wait=on`), and says so on stderr as QEMU does.
-    pub fn wait_for_client(&mut self) -> Result<(), ChardevError> {
+    /// Returns `Interrupted` if `interrupt_fd` (the signalfd) becomes readable first.
+    pub fn wait_for_client(&mut self, interrupt_fd: i32) -> Result<(), ChardevError> {
         let filename = self.filename();
         if let Endpoint::Server { listener, client } = &mut self.endpoint {
-            eprintln!("vmm: info: QEMU waiting for connection on: {filename}");
-            *client = Some(listener.accept_blocking().map_err(ChardevError::Accept)?);
+            let location = &self.config.location;
+            let prefix = if location.is_empty() {
+                String::new()
+            } else {
+                format!("{location}: ")
+            };
+            eprintln!("vmm: {prefix}info: QEMU waiting for connection on: {filename}");
+            *client = Some(
+                listener
+                    .accept_blocking(interrupt_fd)
+                    .map_err(ChardevError::Accept)?,
+            );
         }
         Ok(())
     }
@@ -166,6 +177,11 @@ impl Chardev {
             Endpoint::Stdio(_) => self.location.clone(),
             _ => format!("disconnected:{}", self.location),
         }
+    }
+
+    /// A socket chardev (yankable in QEMU).
+    pub fn is_socket(&self) -> bool {
+        !matches!(self.endpoint, Endpoint::Stdio(_))
     }
 
     pub fn label(&self) -> &str {

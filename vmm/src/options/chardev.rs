@@ -143,6 +143,7 @@ pub fn from_opts(opts: &Opts, daemonize: bool) -> Result<ChardevConfig, ErrorKin
         id,
         backend: kind,
         mux,
+        location: String::new(),
     })
 }
 

@@ -29,7 +29,8 @@ impl Parser {
             if matches!(opts.get("backend"), Some("help") | Some("?")) {
                 return Err(info(chardev::help_text(), 0));
             }
-            let chr = chardev::from_opts(opts, self.daemonize).map_err(|e| at(&loc, e))?;
+            let mut chr = chardev::from_opts(opts, self.daemonize).map_err(|e| at(&loc, e))?;
+            chr.location = loc.clone();
             claim_stdio(&chr, &mut chardevs.stdio_in_use).map_err(|e| at(&loc, e))?;
             chardevs.configs.push(chr);
         }

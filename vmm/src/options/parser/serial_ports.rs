@@ -94,10 +94,11 @@ impl Parser {
                 };
                 return Err(fail(self, Some(k)));
             }
-            let chr = match chardev::from_opts(&opts, self.daemonize) {
+            let mut chr = match chardev::from_opts(&opts, self.daemonize) {
                 Ok(c) => c,
                 Err(k) => return Err(fail(self, Some(k))),
             };
+            chr.location = loc.clone();
             if let Err(k) = claim_stdio(&chr, &mut chardevs.stdio_in_use) {
                 return Err(fail(self, Some(k)));
             }

@@ -583,18 +583,19 @@ fn us(d: Duration) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // The measurements.
 
-/// Spawn → poll-connect → the whole greeting line, in ms.
-fn start_to_greeting(kind: Kind, scratch: &Scratch) -> f64 {
+/// Spawn → poll-connect → the whole greeting line: (ms to the connect, ms to the greeting).
+fn start_to_greeting(kind: Kind, scratch: &Scratch) -> (f64, f64) {
     let socket = scratch.socket(kind, "start");
     let cmd = command(kind, std::slice::from_ref(&socket), None);
     let start = Instant::now();
     let vm = Instance::spawn(kind, cmd, vec![socket], false);
     let mut qmp = vm.connect(0);
+    let connected = start.elapsed().as_secs_f64() * 1e3;
     qmp.read_until(|l| l.starts_with(b"{\"QMP\""));
-    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let greeted = start.elapsed().as_secs_f64() * 1e3;
     drop(qmp);
     drop(vm);
-    ms
+    (connected, greeted)
 }
 
 /// `count` sequential round trips (after `warmup` unmeasured), at most `limit` long; sorted µs.
@@ -641,9 +642,9 @@ fn pipelined(qmp: &mut Qmp, n: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Sends `request` on monitor 0; µs until every monitor has event `event` (and monitor 0 its
-/// reply).
-fn fan_out(mons: &mut [Qmp], request: &[u8], event: &str) -> f64 {
+/// Sends `request` on monitor 0; µs until the first monitor has event `event`, and until every
+/// monitor has it (and monitor 0 its reply).
+fn fan_out(mons: &mut [Qmp], request: &[u8], event: &str) -> (f64, f64) {
     let n = mons.len();
     let start = Instant::now();
     mons[0].send(request);
@@ -651,19 +652,21 @@ fn fan_out(mons: &mut [Qmp], request: &[u8], event: &str) -> f64 {
     let mut got_event = vec![false; n];
     let mut got_reply = false;
     let mut last = start;
+    let mut first = None;
     loop {
         for (i, m) in mons.iter_mut().enumerate() {
             while let Some(line) = m.buffered_line() {
                 if !got_event[i] && is_event(line, event) {
                     got_event[i] = true;
                     last = Instant::now();
+                    first.get_or_insert(last);
                 } else if i == 0 && is_reply(line) {
                     got_reply = true;
                 }
             }
         }
         if got_reply && got_event.iter().all(|&g| g) {
-            return us(last - start);
+            return (us(first.unwrap_or(last) - start), us(last - start));
         }
         let waiting: Vec<usize> = (0..n)
             .filter(|&i| !got_event[i] || (i == 0 && !got_reply))
@@ -707,6 +710,9 @@ struct MonitorSample {
     pipelined: f64,
     stop_us: f64,
     resume_us: f64,
+    /// Until the first monitor had the event.
+    stop_first_us: f64,
+    resume_first_us: f64,
     rss_mib: f64,
     rss_after_mib: f64,
 }
@@ -740,13 +746,17 @@ fn monitor_round(kind: Kind, scratch: &Scratch) -> MonitorSample {
         stops.push(fan_out(&mut mons, b"{\"execute\":\"stop\"}\n", "STOP"));
         resumes.push(fan_out(&mut mons, b"{\"execute\":\"cont\"}\n", "RESUME"));
     }
+    let all = |v: &[(f64, f64)]| median(v.iter().map(|x| x.1).collect());
+    let first = |v: &[(f64, f64)]| median(v.iter().map(|x| x.0).collect());
     vm.check_alive();
     MonitorSample {
         seq_p50: percentile(&seq, 50.0),
         seq_p99: percentile(&seq, 99.0),
         pipelined,
-        stop_us: median(stops),
-        resume_us: median(resumes),
+        stop_us: all(&stops),
+        resume_us: all(&resumes),
+        stop_first_us: first(&stops),
+        resume_first_us: first(&resumes),
         rss_mib,
         rss_after_mib: rss_outside_guest_ram_kib(vm.pid()) as f64 / 1024.0,
     }
@@ -842,6 +852,7 @@ fn have_qemu() -> bool {
 #[derive(Default)]
 struct Results {
     start_ms: Vec<f64>,
+    connect_ms: Vec<f64>,
     monitor: Vec<MonitorSample>,
     guest: Vec<GuestSample>,
 }
@@ -850,7 +861,7 @@ fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
+        .unwrap_or(4)
         .max(1);
     let exe = std::env::current_exe().expect("own path");
     if !exe.with_file_name("vmm").exists() {
@@ -883,6 +894,7 @@ fn main() {
     };
     let mut results = [Results::default(), Results::default()];
     let slot = |k: Kind| k as usize;
+    let load_before = loadavg();
     let began = Instant::now();
     for round in 0..rounds {
         // Alternate which VMM goes first.
@@ -892,8 +904,9 @@ fn main() {
         }
         for _ in 0..STARTS_PER_ROUND {
             for &k in &order {
-                let ms = start_to_greeting(k, &scratch);
-                results[slot(k)].start_ms.push(ms);
+                let (connected, greeted) = start_to_greeting(k, &scratch);
+                results[slot(k)].connect_ms.push(connected);
+                results[slot(k)].start_ms.push(greeted);
             }
         }
         for &k in &order {
@@ -910,6 +923,20 @@ fn main() {
         );
     }
     report(rounds, &results, qemu);
+    println!(
+        "host: {} CPUs, load average {load_before} before, {} after (other work on the host \
+         shows up in both columns)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        loadavg()
+    );
+}
+
+/// The 1-minute load average.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn report(rounds: usize, results: &[Results; 2], qemu: bool) {
@@ -1099,22 +1126,31 @@ fn report(rounds: usize, results: &[Results; 2], qemu: bool) {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        println!(
-            "{:<5} greeting ms: {}",
-            kind.name(),
-            r.start_ms
-                .iter()
+        let list1 = |v: &[f64]| {
+            v.iter()
                 .map(|x| format!("{x:.1}"))
                 .collect::<Vec<_>>()
                 .join(" ")
+        };
+        println!(
+            "{:<5} greeting ms: {} (socket accepted the connect at median {:.1} ms)",
+            kind.name(),
+            list1(&r.start_ms),
+            median(r.connect_ms.clone()),
         );
         println!(
-            "{:<5} per round: p50 us [{}] p99 us [{}] req/s [{}] STOP us [{}] RESUME us [{}]",
+            "{:<5} per round: p50 us [{}] p99 us [{}] req/s [{}]",
             kind.name(),
             list(r.monitor.iter().map(|s| s.seq_p50).collect()),
             list(r.monitor.iter().map(|s| s.seq_p99).collect()),
             list(r.monitor.iter().map(|s| s.pipelined).collect()),
+        );
+        println!(
+            "{:<5} fan-out us, first monitor/all: STOP [{}]/[{}] RESUME [{}]/[{}]",
+            kind.name(),
+            list(r.monitor.iter().map(|s| s.stop_first_us).collect()),
             list(r.monitor.iter().map(|s| s.stop_us).collect()),
+            list(r.monitor.iter().map(|s| s.resume_first_us).collect()),
             list(r.monitor.iter().map(|s| s.resume_us).collect()),
         );
         println!(

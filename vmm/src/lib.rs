@@ -17,7 +17,8 @@ pub mod vcpu;
 
 /// The built-in test guest (see `guest/`), booted when no `-kernel` is given.
 pub static BUILTIN_GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.elf"));
-pub mod hmp_basic;
+pub mod hmp;
+pub mod hmp_complete;
 pub mod monitors;
 pub mod pci_devices;
 pub mod qmp_commands;

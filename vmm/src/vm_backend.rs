@@ -171,12 +171,22 @@ impl Vm for VmBackend {
         cpu_index: Option<i64>,
         fx: &mut Effects,
     ) -> Result<String, QapiError> {
-        if let Some(cpu) = cpu_index {
-            if cpu < 0 || cpu as usize >= self.machine.vcpu_count() {
-                return Err(QapiError::generic("Invalid CPU index"));
+        let cpu = match cpu_index {
+            None => None,
+            Some(cpu) if cpu >= 0 && (cpu as usize) < self.machine.vcpu_count() => {
+                Some(cpu as usize)
             }
-        }
-        Ok(crate::hmp_basic::run(self, command_line, fx))
+            Some(_) => {
+                return Err(QapiError::generic(
+                    "Parameter 'cpu-index' expects a CPU number",
+                ))
+            }
+        };
+        Ok(crate::hmp::run(self, command_line, cpu, fx))
+    }
+
+    fn hmp_complete(&mut self, line_before_cursor: &str) -> Vec<String> {
+        crate::hmp_complete::complete(line_before_cursor)
     }
 
     fn machine_event_fd(&self) -> RawFd {

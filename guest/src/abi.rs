@@ -169,4 +169,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "oom: need=<pages> free=<pages> released=<pages>",
     ),
     ("report", "report: ranges=<n> pages=<n>"),
+    (
+        "vq-abuse <kind>",
+        "vq-abuse <kind>: status=0x<..> used=<n> needs_reset=yes|no ...",
+    ),
 ];

@@ -23,6 +23,9 @@ use crate::pages::{self, Pool};
 use crate::pci::{self, Function};
 use crate::virtio::{self, Queue, Transport, NO_VECTOR, QUEUE_MEMORY};
 
+mod abuse;
+pub use abuse::command as command_abuse;
+
 // Driver memory (see abi::DRIVER_AREA_GPA): four queues, then the buffers.
 const QUEUES_AREA: u64 = DRIVER_AREA_GPA;
 const INFLATE_PFNS: u64 = DRIVER_AREA_GPA + 0x4000;
@@ -47,6 +50,9 @@ const VECTOR_REFUSED: &str = "MSI-X vector refused (reads back NO_VECTOR)";
 struct Balloon {
     /// Set at DRIVER_OK; nothing below is used before.
     live: bool,
+    /// The device's mapped structures (kept for `vq-abuse`, which resets and
+    /// initializes it again).
+    transport: Option<Transport>,
     /// device_status (common configuration) and the device configuration.
     status: u64,
     device: u64,
@@ -93,6 +99,7 @@ static BALLOON: Global<Balloon> = Global::new(Balloon::NONE);
 impl Balloon {
     const NONE: Balloon = Balloon {
         live: false,
+        transport: None,
         status: 0,
         device: 0,
         needs_reset: false,
@@ -169,14 +176,28 @@ impl Balloon {
         if result.is_err() && t.status() != 0 {
             t.add_status(virtio::STATUS_FAILED);
         }
+        self.transport = Some(t);
         result
     }
 
+    /// From reset to DRIVER_OK. The balloon's pages (none at boot) are kept:
+    /// `vq-abuse` starts the device again with a balloon.
     fn init(&mut self, t: &Transport) -> Result<(), &'static str> {
         if t.device_cfg_len < 8 {
             return Err("device configuration shorter than 8 bytes");
         }
         t.reset()?;
+        self.configure(t)?;
+        self.enable_queues(t);
+        let pool = pages::pool().ok_or("no page pool")?;
+        self.driver_ok(t, pool);
+        self.resume(pool);
+        Ok(())
+    }
+
+    /// After a reset: status ACKNOWLEDGE, DRIVER, features, FEATURES_OK, the
+    /// queues and their vectors (not enabled yet).
+    fn configure(&mut self, t: &Transport) -> Result<(), &'static str> {
         t.add_status(virtio::STATUS_ACKNOWLEDGE);
         t.add_status(virtio::STATUS_DRIVER);
         let offered = t.device_features();
@@ -237,30 +258,38 @@ impl Balloon {
         if roles[REPORT] && self.queues[REPORT].size() < BALLOON_REPORT_ENTRIES as u16 {
             return Err("reporting queue shorter than 32 entries");
         }
+        Ok(())
+    }
+
+    fn enable_queues(&self, t: &Transport) {
         for q in self.queues.iter().filter(|q| q.size() != 0) {
             t.enable_queue(q.index);
         }
+    }
+
+    /// The first stats buffer, DRIVER_OK, the driver is live.
+    fn driver_ok(&mut self, t: &Transport, pool: &Pool) {
         self.device = t.device_cfg;
         self.status = t.status_register();
-        self.pages = 0;
-        self.actual = 0;
-        let pool = pages::pool().ok_or("no page pool")?;
+        let stats = self.queues[STATS].size() != 0;
         // The first stats buffer is made available before DRIVER_OK and notified
         // after it (virtio 1.x 5.5.5; Linux notifies before DRIVER_OK).
-        if roles[STATS] {
+        if stats {
             self.post_stats(pool);
         }
         t.add_status(virtio::STATUS_DRIVER_OK);
         self.live = true;
-        if roles[STATS] {
+        if stats {
             self.queues[STATS].kick();
         }
-        // As Linux's probe: act on a target the device already has.
-        if self.read_num_pages() != 0 {
+    }
+
+    /// As Linux's probe: act on a target the device already has.
+    fn resume(&mut self, pool: &mut Pool) {
+        if self.read_num_pages() != self.pages {
             self.work = true;
             self.step(pool);
         }
-        Ok(())
     }
 
     fn setup_queues(

@@ -90,6 +90,8 @@ pub fn run(line: &[u8]) {
                 Line::new().bytes(text).send();
             } else if let Some(mib) = line.strip_prefix(b"oom ").and_then(parse_decimal) {
                 balloon::command_oom(mib);
+            } else if let Some(kind) = line.strip_prefix(b"vq-abuse ") {
+                balloon::command_abuse(kind.trim_ascii());
             } else {
                 Line::new().str("unknown command: ").bytes(line).send();
             }

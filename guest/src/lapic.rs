@@ -35,6 +35,12 @@ pub fn enable() {
     write(SVR, 0x100 | u32::from(SPURIOUS_VECTOR));
 }
 
+/// Whether `vector` is pending in the IRR (e.g. an MSI that came while
+/// interrupts were disabled).
+pub fn pending(vector: u8) -> bool {
+    read(0x200 + 0x10 * u64::from(vector / 32)) & (1 << (vector % 32)) != 0
+}
+
 pub fn eoi() {
     write(EOI, 0);
 }

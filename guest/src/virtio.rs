@@ -322,6 +322,15 @@ impl Transport {
         r16(self.common + QUEUE_MSIX_VECTOR)
     }
 
+    /// Rewrites queue `index`'s ring addresses (`vq-abuse ring-outside`: the
+    /// driver may do so until the queue is enabled).
+    pub fn set_queue_rings(&self, index: u16, desc: u64, driver: u64, device: u64) {
+        w16(self.common + QUEUE_SELECT, index);
+        w64(self.common + QUEUE_DESC, desc);
+        w64(self.common + QUEUE_DRIVER, driver);
+        w64(self.common + QUEUE_DEVICE, device);
+    }
+
     pub fn enable_queue(&self, index: u16) {
         w16(self.common + QUEUE_SELECT, index);
         w16(self.common + QUEUE_ENABLE, 1);
@@ -355,8 +364,8 @@ impl Transport {
 }
 
 // Descriptor flags.
-const DESC_NEXT: u16 = 1;
-const DESC_WRITE: u16 = 2;
+pub const DESC_NEXT: u16 = 1;
+pub const DESC_WRITE: u16 = 2;
 /// used.flags: the device does not want notifications.
 const USED_NO_NOTIFY: u16 = 1;
 
@@ -493,5 +502,84 @@ impl Queue {
         }
         self.in_flight = false;
         Ok(true)
+    }
+}
+
+/// Raw ring access for `vq-abuse` (src/balloon/abuse.rs): what a misbehaving
+/// driver does. The caller keeps the queue's bookkeeping consistent with
+/// `sync_used`/`set_in_flight` afterwards.
+impl Queue {
+    /// Descriptor `i` (masked to the table) = (addr, len, flags, next).
+    pub fn write_desc(&self, i: u16, addr: u64, len: u32, flags: u16, next: u16) {
+        let d = self.desc + 16 * u64::from(i % self.size.max(1));
+        // SAFETY: a descriptor of this queue's table.
+        unsafe {
+            (d as *mut u64).write_volatile(addr);
+            ((d + 8) as *mut u32).write_volatile(len);
+            ((d + 12) as *mut u16).write_volatile(flags);
+            ((d + 14) as *mut u16).write_volatile(next);
+        }
+    }
+
+    /// Puts `head` (unchecked) in the next available slot and publishes it.
+    pub fn push_head(&mut self, head: u16) {
+        let slot = self.avail + 4 + 2 * u64::from(self.next_avail % self.size.max(1));
+        self.next_avail = self.next_avail.wrapping_add(1);
+        // SAFETY: the ring entry, then the index (as in `post`).
+        unsafe {
+            (slot as *mut u16).write_volatile(head);
+            compiler_fence(Ordering::Release);
+            ((self.avail + 2) as *mut u16).write_volatile(self.next_avail);
+        }
+    }
+
+    /// Writes avail.idx = `idx` without ring entries (the driver's own index is
+    /// kept: a reset follows).
+    pub fn write_avail_idx(&self, idx: u16) {
+        // SAFETY: avail.idx of this queue.
+        unsafe { ((self.avail + 2) as *mut u16).write_volatile(idx) };
+    }
+
+    /// (descriptor table, available ring, used ring).
+    pub fn rings(&self) -> (u64, u64, u64) {
+        (self.desc, self.avail, self.used)
+    }
+
+    pub fn next_avail(&self) -> u16 {
+        self.next_avail
+    }
+
+    pub fn used_idx(&self) -> u16 {
+        // SAFETY: used.idx of this queue.
+        unsafe { ((self.used + 2) as *const u16).read_volatile() }
+    }
+
+    /// The id of used ring entry `n` (position n mod size).
+    pub fn used_id(&self, n: u16) -> u32 {
+        let entry = self.used + 4 + 8 * u64::from(n % self.size.max(1));
+        // SAFETY: a used ring entry of this queue.
+        unsafe { (entry as *const u32).read_volatile() }
+    }
+
+    /// Takes every used entry as seen (after a raw request came back).
+    pub fn sync_used(&mut self) {
+        self.last_used = self.used_idx();
+    }
+
+    pub fn last_used(&self) -> u16 {
+        self.last_used
+    }
+
+    pub fn set_in_flight(&mut self, in_flight: bool) {
+        self.in_flight = in_flight;
+    }
+
+    /// Notifies whatever the device's flags say.
+    pub fn notify_now(&self) {
+        if self.notify == 0 {
+            return;
+        }
+        mb();
+        w16(self.notify, self.index);
     }
 }

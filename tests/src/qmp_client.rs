@@ -246,8 +246,8 @@ impl QmpClient {
         Ok(msg)
     }
 
-    /// The next message, in the order it arrived, whether event or reply (queued ones first:
-    /// events and replies that were set aside are returned before new input).
+    /// The next message from the wire, event or reply (the queues of messages set aside by
+    /// [`Self::reply`] and [`Self::wait_event`] are not consulted).
     pub fn read_message(&mut self) -> Vec<u8> {
         let t = self.timeout;
         self.read_message_timeout(t)
@@ -476,4 +476,62 @@ pub fn mask_string_after(text: &str, key: &str, with: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Sends `bytes` with `fds` attached as one SCM_RIGHTS control message (what `getfd` and
+/// `add-fd` take; qemu.qmp's `send_fd_scm` and libvirt do the same).
+pub fn send_with_fds(
+    stream: &UnixStream,
+    bytes: &[u8],
+    fds: &[std::os::fd::RawFd],
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let payload = std::mem::size_of_val(fds);
+    // SAFETY: CMSG_SPACE is a pure computation.
+    let space = unsafe { libc::CMSG_SPACE(payload as u32) } as usize;
+    let mut control = vec![0u8; space.max(1)];
+    let mut iov = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !fds.is_empty() {
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = space as _;
+        // SAFETY: the control buffer is CMSG_SPACE(payload) bytes, so the first header and
+        // its data fit.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(payload as u32) as _;
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr() as *const u8,
+                libc::CMSG_DATA(cmsg),
+                payload,
+            );
+        }
+    }
+    // SAFETY: a valid socket and a fully initialised msghdr.
+    let n = unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if (n as usize) != bytes.len() {
+        return Err(io::Error::other("short sendmsg"));
+    }
+    Ok(())
+}
+
+impl QmpClient {
+    /// Sends `bytes` with `fds` attached (SCM_RIGHTS) and returns the next reply.
+    pub fn command_with_fds(&mut self, bytes: &[u8], fds: &[std::os::fd::RawFd]) -> Vec<u8> {
+        let stream = self.unix_stream().expect("fd passing needs a unix socket");
+        send_with_fds(stream, bytes, fds)
+            .unwrap_or_else(|e| panic!("sendmsg {}: {e}", show(bytes)));
+        self.reply()
+    }
 }

@@ -5,6 +5,7 @@ pub mod boot;
 pub mod config;
 pub mod cpu_state;
 pub mod daemon;
+pub mod dump;
 pub mod guest_access;
 pub mod machine;
 pub mod machine_events;

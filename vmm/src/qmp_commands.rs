@@ -112,6 +112,25 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
         Command::MigrateRecover(_) => Err(QapiError::generic(
             "Migrate recover can only be run when postcopy is paused.",
         )),
+        Command::DumpGuestMemory(a) => crate::dump::dump_guest_memory(
+            vm,
+            crate::dump::Request {
+                paging: a.paging,
+                protocol: &a.protocol,
+                detach: a.detach.unwrap_or(false),
+                begin: a.begin,
+                length: a.length,
+                format: a.format,
+            },
+            fx,
+        )
+        .map(|()| empty()),
+        Command::QueryDump => Ok(to_value(crate::dump::query())),
+        Command::QueryDumpGuestMemoryCapability => {
+            Ok(to_value(qapi::types::DumpGuestMemoryCapability {
+                formats: crate::dump::formats(),
+            }))
+        }
         other => crate::qom_commands::execute(vm, other),
     }
 }

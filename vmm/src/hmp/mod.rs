@@ -417,6 +417,40 @@ impl HmpTarget for Target<'_> {
     fn info_irq(&mut self) -> String {
         "IRQ statistics for kvm-ioapic:\nIRQ statistics for kvm-i8259:\n".into()
     }
+
+    fn dump_status(&self) -> (String, u64, u64) {
+        let q = crate::dump::query();
+        (
+            crate::dump::status_name(q.status).into(),
+            q.completed as u64,
+            q.total as u64,
+        )
+    }
+
+    fn dump_guest_memory(
+        &mut self,
+        filename: &str,
+        paging: bool,
+        detach: bool,
+        range: Option<(u64, u64)>,
+    ) -> Option<HmpResult<()>> {
+        self.cpu_states.clear();
+        // As QEMU's hmp_dump_guest_memory: the argument is always a file name.
+        let protocol = format!("file:{filename}");
+        let r = crate::dump::dump_guest_memory(
+            self.vm,
+            crate::dump::Request {
+                paging,
+                protocol: &protocol,
+                detach,
+                begin: range.map(|r| r.0 as i64),
+                length: range.map(|r| r.1 as i64),
+                format: None,
+            },
+            self.fx,
+        );
+        Some(r.map_err(desc))
+    }
 }
 
 /// A `qom-set` text value as QEMU's string input visitor reads it for type `ty`.

@@ -1,0 +1,372 @@
+//! `dump-guest-memory`: an ELF core whose PT_LOAD segments equal guest memory (checked against
+//! `pmemsave` and the guest's known patterns), with one NT_PRSTATUS and one QEMU note per vCPU;
+//! QEMU's events, errors, `query-dump`, and the HMP `dump-guest-memory` / `info dump`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tests::guest_abi::{
+    PATTERN_BYTES_GPA, PATTERN_BYTES_LEN, PATTERN_WORDS, PATTERN_WORDS_GPA, READY,
+};
+use tests::process::VmmProcess;
+use tests::qmp_client::{event_name, QmpClient};
+use tests::qmp_harness::TempDir;
+
+const BOOT: Duration = Duration::from_secs(60);
+
+fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).expect("QMP message is JSON")
+}
+
+fn start(dir: &TempDir) -> (VmmProcess, QmpClient) {
+    let sock = dir.path().join("qmp.sock");
+    let qmp = format!("unix:{},server=on,wait=off", sock.display());
+    let args = [
+        "-m", "256", "-smp", "2", "-display", "none", "-serial", "stdio", "-qmp", &qmp,
+    ];
+    let vm = VmmProcess::spawn(&args);
+    vm.wait_for(READY, BOOT);
+    let mut qmp = QmpClient::connect_unix(&sock, BOOT).expect("connect QMP");
+    qmp.negotiate();
+    (vm, qmp)
+}
+
+fn cmd(qmp: &mut QmpClient, execute: &str, args: Value) -> Value {
+    let msg = if args.is_null() {
+        serde_json::json!({"execute": execute})
+    } else {
+        serde_json::json!({"execute": execute, "arguments": args})
+    };
+    json(&qmp.command(msg.to_string().as_bytes()))
+}
+
+fn u16le(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes(b[o..o + 2].try_into().unwrap())
+}
+fn u32le(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+}
+fn u64le(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+}
+
+struct Load {
+    offset: u64,
+    vaddr: u64,
+    paddr: u64,
+    filesz: u64,
+    memsz: u64,
+}
+
+struct Core {
+    loads: Vec<Load>,
+    /// (name, type, desc)
+    notes: Vec<(String, u32, Vec<u8>)>,
+}
+
+/// A small ELF64 core reader.
+fn parse(file: &[u8]) -> Core {
+    assert_eq!(&file[..4], b"\x7fELF");
+    assert_eq!(file[4], 2, "ELFCLASS64");
+    assert_eq!(file[5], 1, "little endian");
+    assert_eq!(u16le(file, 16), 4, "ET_CORE");
+    assert_eq!(u16le(file, 18), 62, "EM_X86_64");
+    let phoff = u64le(file, 32) as usize;
+    let phentsize = u16le(file, 54) as usize;
+    let phnum = u16le(file, 56) as usize;
+    assert_eq!(phentsize, 56);
+    let mut loads = Vec::new();
+    let mut notes = Vec::new();
+    let mut note_segments = 0;
+    for i in 0..phnum {
+        let p = phoff + i * phentsize;
+        let ty = u32le(file, p);
+        let offset = u64le(file, p + 8);
+        let vaddr = u64le(file, p + 16);
+        let paddr = u64le(file, p + 24);
+        let filesz = u64le(file, p + 32);
+        let memsz = u64le(file, p + 40);
+        match ty {
+            1 => loads.push(Load {
+                offset,
+                vaddr,
+                paddr,
+                filesz,
+                memsz,
+            }),
+            4 => {
+                note_segments += 1;
+                let mut o = offset as usize;
+                let end = o + filesz as usize;
+                while o < end {
+                    let namesz = u32le(file, o) as usize;
+                    let descsz = u32le(file, o + 4) as usize;
+                    let nty = u32le(file, o + 8);
+                    o += 12;
+                    let name = String::from_utf8_lossy(&file[o..o + namesz - 1]).into_owned();
+                    o += namesz.div_ceil(4) * 4;
+                    let desc = file[o..o + descsz].to_vec();
+                    o += descsz.div_ceil(4) * 4;
+                    notes.push((name, nty, desc));
+                }
+            }
+            other => panic!("unexpected segment type {other}"),
+        }
+    }
+    assert_eq!(note_segments, 1, "one PT_NOTE");
+    Core { loads, notes }
+}
+
+fn segment<'a>(file: &'a [u8], l: &Load) -> &'a [u8] {
+    &file[l.offset as usize..(l.offset + l.filesz) as usize]
+}
+
+fn read(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).expect("read dump")
+}
+
+#[test]
+fn dump_guest_memory_elf() {
+    let dir = TempDir::new("dump");
+    let (_vm, mut qmp) = start(&dir);
+
+    let q = cmd(&mut qmp, "query-dump", Value::Null);
+    assert_eq!(
+        q["return"],
+        serde_json::json!({"status": "none", "completed": 0, "total": 0})
+    );
+    let cap = json(&qmp.command(br#"{"execute":"query-dump-guest-memory-capability"}"#));
+    assert_eq!(cap["return"]["formats"][0], "elf");
+
+    // A dump of the running VM: STOP, DUMP_COMPLETED, RESUME, then the reply (as QEMU).
+    let running = dir.join("running.elf");
+    let msg = serde_json::json!({"execute": "dump-guest-memory",
+        "arguments": {"paging": false, "protocol": format!("file:{}", running.display())}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    let names: Vec<String> = transcript
+        .iter()
+        .map(|m| event_name(m).unwrap_or_else(|| "reply".into()))
+        .collect();
+    assert_eq!(
+        names,
+        ["STOP", "DUMP_COMPLETED", "RESUME", "reply"],
+        "{names:?}"
+    );
+    let done = json(&transcript[1]);
+    let ram = 256u64 << 20;
+    assert_eq!(
+        done["data"]["result"],
+        serde_json::json!({"status": "completed", "completed": ram, "total": ram})
+    );
+    assert_eq!(json(&transcript[3])["return"], serde_json::json!({}));
+    let q = cmd(&mut qmp, "query-dump", Value::Null);
+    assert_eq!(q["return"]["status"], "completed");
+    assert_eq!(q["return"]["total"], ram);
+
+    // Stopped: the dump must equal pmemsave of the same ranges.
+    json(&qmp.command(br#"{"execute":"stop"}"#));
+    qmp.take_events();
+    let path = dir.join("core.elf");
+    let r = cmd(
+        &mut qmp,
+        "dump-guest-memory",
+        serde_json::json!({"paging": false, "protocol": format!("file:{}", path.display())}),
+    );
+    assert_eq!(r["return"], serde_json::json!({}), "{r}");
+    let file = read(&path);
+    let core = parse(&file);
+    assert!(!core.loads.is_empty());
+    let mut total = 0;
+    for (i, l) in core.loads.iter().enumerate() {
+        assert_eq!(l.filesz, l.memsz);
+        assert_eq!(l.vaddr, 0);
+        assert_eq!(l.offset % 4096, 0);
+        total += l.filesz;
+        let mem = dir.join(format!("pmem{i}"));
+        let r = cmd(
+            &mut qmp,
+            "pmemsave",
+            serde_json::json!({"val": l.paddr, "size": l.filesz,
+            "filename": mem.to_str().unwrap()}),
+        );
+        assert_eq!(r["return"], serde_json::json!({}), "{r}");
+        assert!(
+            read(&mem) == segment(&file, l),
+            "PT_LOAD {i} differs from pmemsave"
+        );
+        let _ = std::fs::remove_file(&mem);
+    }
+    assert_eq!(total, ram);
+    // The guest's patterns at their GPAs.
+    let at = |gpa: u64, len: usize| -> &[u8] {
+        let l = core
+            .loads
+            .iter()
+            .find(|l| l.paddr <= gpa && gpa + len as u64 <= l.paddr + l.filesz)
+            .expect("GPA dumped");
+        let o = (l.offset + gpa - l.paddr) as usize;
+        &file[o..o + len]
+    };
+    let bytes = at(PATTERN_BYTES_GPA, PATTERN_BYTES_LEN);
+    assert!(bytes
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == (i & 0xff) as u8));
+    let words = at(PATTERN_WORDS_GPA, 32);
+    for (i, w) in PATTERN_WORDS.iter().enumerate() {
+        assert_eq!(u64le(words, i * 8), *w);
+    }
+
+    // Notes: NT_PRSTATUS per vCPU (pid = index + 1), then a QEMU note per vCPU.
+    let prstatus: Vec<_> = core
+        .notes
+        .iter()
+        .filter(|n| n.0 == "CORE" && n.1 == 1)
+        .collect();
+    let qemu: Vec<_> = core.notes.iter().filter(|n| n.0 == "QEMU").collect();
+    assert_eq!(prstatus.len(), 2, "NT_PRSTATUS per vCPU");
+    assert_eq!(qemu.len(), 2);
+    for (i, n) in prstatus.iter().enumerate() {
+        assert_eq!(n.2.len(), 336);
+        assert_eq!(u32le(&n.2, 32), i as u32 + 1);
+    }
+    // Register values agree with `info registers`: rip in both notes.
+    let regs = cmd(
+        &mut qmp,
+        "human-monitor-command",
+        serde_json::json!({"command-line": "info registers", "cpu-index": 0}),
+    );
+    let text = regs["return"].as_str().unwrap().to_string();
+    let rip = text
+        .split("RIP=")
+        .nth(1)
+        .map(|s| u64::from_str_radix(&s[..16], 16).unwrap());
+    let q0 = &qemu[0].2;
+    assert_eq!(u32le(q0, 0), 1);
+    assert_eq!(u32le(q0, 4), 440);
+    assert_eq!(q0.len(), 440);
+    if let Some(rip) = rip {
+        assert_eq!(u64le(q0, 8 + 16 * 8), rip, "QEMU note rip");
+        assert_eq!(u64le(&prstatus[0].2, 112 + 16 * 8), rip, "prstatus rip");
+    }
+
+    // readelf accepts the file.
+    if let Ok(out) = std::process::Command::new("readelf")
+        .arg("-n")
+        .arg(&path)
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(s.matches("NT_PRSTATUS").count(), 2, "{s}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&running);
+
+    // begin/length restrict the range; stopped VM: no STOP/RESUME.
+    qmp.take_events();
+    let part = dir.join("part.elf");
+    let msg = serde_json::json!({"execute": "dump-guest-memory", "arguments": {"paging": false,
+        "protocol": format!("file:{}", part.display()), "begin": PATTERN_BYTES_GPA, "length": 8192}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    let shown: Vec<String> = transcript
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .collect();
+    assert_eq!(transcript.len(), 2, "{shown:?}");
+    assert_eq!(json(&transcript[0])["data"]["result"]["total"], 8192);
+    let file = read(&part);
+    let core = parse(&file);
+    assert_eq!(core.loads.len(), 1);
+    assert_eq!(core.loads[0].paddr, PATTERN_BYTES_GPA);
+    assert_eq!(core.loads[0].filesz, 8192);
+    assert!(segment(&file, &core.loads[0])[..4096]
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == i as u8));
+
+    // QEMU's errors.
+    let p = format!("file:{}", dir.join("e.elf").display());
+    for (args, desc) in [
+        (
+            serde_json::json!({"paging": false, "protocol": "bogus"}),
+            "parameter 'protocol' must start with 'file:' or 'fd:'",
+        ),
+        (
+            serde_json::json!({"paging": false, "protocol": "fd:nosuch"}),
+            "File descriptor named 'nosuch' has not been found",
+        ),
+        (
+            serde_json::json!({"paging": false, "protocol": "file:/nonexistent/x"}),
+            "Could not create '/nonexistent/x': No such file or directory",
+        ),
+        (
+            serde_json::json!({"paging": false, "protocol": p, "begin": 0}),
+            "Parameter 'length' is missing",
+        ),
+        (
+            serde_json::json!({"paging": false, "protocol": p, "length": 4096}),
+            "Parameter 'begin' is missing",
+        ),
+        (
+            serde_json::json!({"paging": false, "protocol": p, "begin": 0x1_0000_0000u64, "length": 4096}),
+            "dump: no guest memory to dump",
+        ),
+        (
+            serde_json::json!({"paging": false, "protocol": p, "begin": 0, "length": 0}),
+            "parameter 'length' expects a non-zero size",
+        ),
+        (
+            serde_json::json!({"paging": true, "protocol": p, "format": "kdump-zlib"}),
+            "kdump-compressed format doesn't support paging or filter",
+        ),
+        (
+            serde_json::json!({"paging": false, "protocol": p, "format": "kdump-lzo"}),
+            "kdump-lzo is not available now",
+        ),
+    ] {
+        let r = cmd(&mut qmp, "dump-guest-memory", args.clone());
+        assert_eq!(r["error"]["desc"], desc, "{args}: {r}");
+        assert_eq!(r["error"]["class"], "GenericError");
+    }
+
+    // HMP.
+    let hmp = |qmp: &mut QmpClient, line: &str| -> String {
+        let r = cmd(
+            qmp,
+            "human-monitor-command",
+            serde_json::json!({"command-line": line}),
+        );
+        r["return"].as_str().expect("HMP output").to_string()
+    };
+    let hpath = dir.join("hmp.elf");
+    assert_eq!(
+        hmp(
+            &mut qmp,
+            &format!("dump-guest-memory {} 0x300000 4096", hpath.display())
+        ),
+        ""
+    );
+    let file = read(&hpath);
+    let core = parse(&file);
+    assert_eq!(core.loads.len(), 1);
+    assert_eq!(core.loads[0].filesz, 4096);
+    assert_eq!(hmp(&mut qmp, "info dump"), "Status: completed\r\n");
+    assert_eq!(
+        hmp(
+            &mut qmp,
+            &format!("dump-guest-memory {} 0", hpath.display())
+        ),
+        "Error: Parameter 'length' is missing\r\n"
+    );
+}

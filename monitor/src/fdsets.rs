@@ -98,9 +98,11 @@ impl FdSets {
         Ok(())
     }
 
+    /// QEMU lists the sets highest id first (it prepends each one).
     pub fn query(&self) -> Vec<FdsetInfo> {
         self.sets
             .iter()
+            .rev()
             .map(|(&id, entries)| FdsetInfo {
                 fdset_id: id,
                 fds: entries

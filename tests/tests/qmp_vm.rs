@@ -684,7 +684,6 @@ fn by_name(v: &Value) -> std::collections::BTreeMap<String, Value> {
 /// Every machine type the VMM lists has exactly QEMU's entry (flags, limits, default CPU
 /// type and RAM id).
 #[test]
-#[ignore = "known discrepancy, to fix: the none machine lacks default-ram-id \"ram\""]
 fn query_machines_entries_are_qemus() {
     let Some(q) = qemu_or_skip("query_machines_entries_are_qemus") else {
         // Without QEMU: the reference's sample entry.
@@ -892,7 +891,6 @@ fn memsave_and_pmemsave_errors_are_qemus() {
 /// `pmemsave` of guest-physical addresses with no RAM behind them (the PCI hole, beyond
 /// the end of RAM): QEMU writes zeros (reads of unassigned memory give 0).
 #[test]
-#[ignore = "known discrepancy, to fix: unbacked bytes are written as 0xff, QEMU writes 0x00"]
 fn pmemsave_of_unbacked_guest_physical_memory_writes_zeros() {
     let expected: Vec<String> = vec![
         OK.into(),
@@ -1095,7 +1093,6 @@ fn qemu_json(v: &Value) -> String {
 
 /// QEMU lists fd sets newest id first (by id, descending) and each set's fds oldest first.
 #[test]
-#[ignore = "known discrepancy, to fix: QEMU lists fd sets highest id first"]
 fn query_fdsets_order_is_qemus() {
     let expected: Vec<String> = vec![
         "{\"return\": [{\"fds\": [{\"fd\": N, \"opaque\": \"b\"}], \"fdset-id\": 9}, {\"fds\": [{\"fd\": N, \"opaque\": \"c\"}], \"fdset-id\": 4}, {\"fds\": [{\"fd\": N, \"opaque\": \"a\"}, {\"fd\": N, \"opaque\": \"d\"}], \"fdset-id\": 2}]}".into(),

@@ -162,7 +162,7 @@ fn query_machines(compat_props: bool) -> Vec<MachineInfo> {
                 deprecated: m.deprecated(),
                 default_cpu_type: (m.family != Family::None).then(|| "qemu64-x86_64-cpu".into()),
                 default_ram_id: match m.family {
-                    Family::None => None,
+                    Family::None => Some("ram".into()),
                     Family::Microvm => Some("microvm.ram".into()),
                     _ => Some("pc.ram".into()),
                 },
@@ -293,9 +293,9 @@ fn pmemsave(vm: &VmBackend, addr: u64, size: u64, filename: &str) -> Result<(), 
         buf.resize(len as usize, 0);
         let pa = addr.wrapping_add(done);
         if vm.machine.read_phys(pa, &mut buf).is_err() {
-            // Partly outside RAM: byte by byte, unbacked bytes reading as all-ones.
+            // Partly outside RAM: byte by byte; unbacked bytes are saved as zeros, as QEMU does.
             for (i, b) in buf.iter_mut().enumerate() {
-                let mut one = [0xffu8];
+                let mut one = [0u8];
                 let _ = vm.machine.read_phys(pa.wrapping_add(i as u64), &mut one);
                 *b = one[0];
             }

@@ -1,5 +1,6 @@
 //! Emulated devices: the port-I/O and MMIO buses, legacy PC devices, PCI and virtio.
 
+pub mod acpi_ged;
 pub mod acpi_pm;
 pub mod bus;
 pub mod legacy;

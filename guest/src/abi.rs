@@ -65,6 +65,8 @@ pub const SPURIOUS_VECTOR: u8 = 0xff;
 /// queue entry (entries 1.. in per-queue mode, entry 1 in shared mode).
 pub const BALLOON_CONFIG_VECTOR: u8 = 0x41;
 pub const BALLOON_QUEUE_VECTOR: u8 = 0x42;
+/// The ACPI Generic Event Device's interrupt (the power button), to the BSP.
+pub const GED_VECTOR: u8 = 0x43;
 /// The guest's CPL3 helper routines (`fill`, `check`, page-bitmap scans) return
 /// to the kernel with `int3`: the breakpoint exception, whose gate has DPL 3.
 /// (`int n` at CPL3 raises #UD on the project's KVM hosts, `int3` does not.)

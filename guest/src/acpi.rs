@@ -64,6 +64,19 @@ pub fn find_table(rsdp: u64, sig: &[u8; 4]) -> Option<u64> {
     tables(rsdp).find(|&t| t != 0 && read32(t) == sig)
 }
 
+/// The DSDT the FADT names: X_DSDT (offset 140) if the table has it and it is set,
+/// else DSDT (offset 40).
+pub fn fadt_dsdt(fadt: u64) -> Option<u64> {
+    let len = u64::from(read32(fadt + 4));
+    let x_dsdt = if len >= 148 { read64(fadt + 140) } else { 0 };
+    let dsdt = if x_dsdt != 0 || len < 44 {
+        x_dsdt
+    } else {
+        u64::from(read32(fadt + 40))
+    };
+    Some(dsdt).filter(|&d| d != 0)
+}
+
 /// MADT ("APIC"): enabled local APICs, the first IOAPIC, the override of ISA IRQ
 /// `isa_irq`. Returns false if there is no MADT.
 pub fn read_madt(rsdp: u64, isa_irq: u8, p: &mut Platform) -> bool {

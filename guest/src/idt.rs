@@ -3,7 +3,7 @@
 //! The stubs sit at a fixed address (0x100000, asserted by link.ld), 16 bytes
 //! apart, so the assembler can compute every IDT gate as a constant: stub `i`
 //! handles exception `i` for i < 32, then come the serial, IPI, spurious and
-//! virtio-balloon vectors. Each stub pushes a dummy error code where the CPU
+//! virtio-balloon vectors, the CPL3 return (37) and the ACPI GED (38). Each stub pushes a dummy error code where the CPU
 //! pushes none, and the vector, then the common entry saves the caller-saved
 //! registers and calls `dispatch` with a pointer to the resulting [`Frame`].
 //! The breakpoint gate is different: `int3` from CPL3 (a DPL 3 gate to stub
@@ -11,8 +11,8 @@
 //! `call`); the kernel itself never executes `int3`.
 
 use crate::abi::{
-    BALLOON_CONFIG_VECTOR, BALLOON_QUEUE_VECTOR, IPI_VECTOR, SERIAL_VECTOR, SPURIOUS_VECTOR,
-    USER_RETURN_VECTOR,
+    BALLOON_CONFIG_VECTOR, BALLOON_QUEUE_VECTOR, GED_VECTOR, IPI_VECTOR, SERIAL_VECTOR,
+    SPURIOUS_VECTOR, USER_RETURN_VECTOR,
 };
 use crate::line::Line;
 use crate::x86::{self, TablePointer};
@@ -72,6 +72,7 @@ global_asm!(
     guest_stub {balloon_queue}, 0   # stub 36
     .balign 16                      # stub 37: back from CPL3 (src/user.rs)
     jmp guest_user_return
+    guest_stub {ged}, 0             # stub 38
 
     .section .text
 guest_interrupt_common:
@@ -129,6 +130,8 @@ guest_idt:
     guest_gate ({base} + 35 * 16)
     .elseif guest_vec == {balloon_queue}
     guest_gate ({base} + 36 * 16)
+    .elseif guest_vec == {ged}
+    guest_gate ({base} + 38 * 16)
     .else
     .quad 0, 0                      # not present
     .endif
@@ -141,6 +144,7 @@ guest_idt:
     spurious = const SPURIOUS_VECTOR,
     balloon_config = const BALLOON_CONFIG_VECTOR,
     balloon_queue = const BALLOON_QUEUE_VECTOR,
+    ged = const GED_VECTOR,
     user_return = const USER_RETURN_VECTOR,
     dispatch = sym dispatch,
     options(att_syntax)
@@ -204,6 +208,10 @@ extern "C" fn dispatch(frame: &mut Frame) {
         BALLOON_QUEUE_VECTOR => {
             crate::lapic::eoi();
             crate::balloon::on_queue_interrupt();
+        }
+        GED_VECTOR => {
+            crate::lapic::eoi();
+            crate::ged::on_interrupt();
         }
         SPURIOUS_VECTOR => {} // no EOI for spurious interrupts
         vector => {

@@ -14,6 +14,7 @@ mod balloon;
 mod boot;
 mod commands;
 mod gdt;
+mod ged;
 mod global;
 mod idt;
 mod ioapic;
@@ -77,6 +78,7 @@ pub extern "C" fn bsp_main(start_info: u64) -> ! {
     balloon::probe(info.has_option(abi::CMDLINE_CLEAR_BARS.as_bytes()));
 
     platform::route_serial_irq(platform, lapic::id());
+    ged::enable(platform, lapic::id());
     line::println(abi::READY);
     // Input that came before the interrupt was routed; then idle until interrupts.
     serial::service_rx();

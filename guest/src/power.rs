@@ -12,11 +12,9 @@ pub fn reset() {
 }
 
 // FADT offsets.
-const DSDT: u64 = 40;
 const PM1A_CNT_BLK: u64 = 64;
 const PM1B_CNT_BLK: u64 = 68;
 const FLAGS: u64 = 112;
-const X_DSDT: u64 = 140;
 const X_PM1A_CNT_BLK: u64 = 172;
 const X_PM1B_CNT_BLK: u64 = 184;
 const SLEEP_CONTROL_REG: u64 = 244;
@@ -40,17 +38,7 @@ pub fn poweroff() {
             0
         }
     };
-    let x_dsdt = if len >= X_DSDT + 8 {
-        read64(fadt + X_DSDT)
-    } else {
-        0
-    };
-    let dsdt = if x_dsdt != 0 {
-        x_dsdt
-    } else {
-        u64::from(field32(DSDT))
-    };
-    let Some(slp_typ) = (dsdt != 0).then(|| acpi::s5_sleep_type(dsdt)).flatten() else {
+    let Some(slp_typ) = acpi::fadt_dsdt(fadt).and_then(acpi::s5_sleep_type) else {
         return println("poweroff: no _S5_ in the DSDT");
     };
     if field32(FLAGS) & HW_REDUCED_ACPI != 0 && len >= SLEEP_CONTROL_REG + 12 {

@@ -326,6 +326,8 @@ fn emitted_events_are_in_the_schema_and_match_it() {
         r#"{"execute":"stop"}"#,
         r#"{"execute":"cont"}"#,
         r#"{"execute":"system_reset"}"#,
+        // Paused, so the guest does not act on the power button before `quit`.
+        r#"{"execute":"stop"}"#,
         r#"{"execute":"system_powerdown"}"#,
         r#"{"execute":"quit"}"#,
     ] {
@@ -340,7 +342,15 @@ fn emitted_events_are_in_the_schema_and_match_it() {
     let names: Vec<&str> = seen.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["RESUME", "STOP", "RESUME", "RESET", "POWERDOWN", "SHUTDOWN"]
+        [
+            "RESUME",
+            "STOP",
+            "RESUME",
+            "RESET",
+            "STOP",
+            "POWERDOWN",
+            "SHUTDOWN"
+        ]
     );
     for e in &seen {
         let name = e["event"].as_str().unwrap();

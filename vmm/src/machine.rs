@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use devices::acpi_ged::{self, AcpiGed};
 use devices::acpi_pm::{self, AcpiPmDevice};
 use devices::bus::{Bus, BusError};
 use devices::legacy::i8042::{i8042_ports, COMMAND_PORT, DATA_PORT};
@@ -90,6 +91,7 @@ pub struct Machine {
     serials: Vec<Option<Arc<Mutex<SerialPort>>>>,
     pci_bus: Arc<PciBus>,
     balloon: Option<pci_devices::BalloonDevice>,
+    ged: Arc<Mutex<AcpiGed>>,
     serial_input_space: Vec<Option<EventFd>>,
     run_state: RunState,
     _kvm: Kvm,
@@ -197,8 +199,14 @@ impl Machine {
                 layout::PCI_MMIO32_START,
             ))),
             layout::PCI_MMIO32_START,
-            layout::IOAPIC_START - layout::PCI_MMIO32_START,
+            layout::PCI_MMIO32_END - layout::PCI_MMIO32_START,
         )?;
+        let ged_irq = EventFd::new(libc::EFD_NONBLOCK)?;
+        vm_fd
+            .register_irqfd(&ged_irq, layout::ACPI_GED_IRQ)
+            .map_err(kvm_err)?;
+        let ged = Arc::new(Mutex::new(AcpiGed::new(ged_irq)));
+        mmio_bus.insert(ged.clone(), layout::ACPI_GED_START, acpi_ged::SELECTOR_LEN)?;
         let buses = Buses {
             io: Arc::new(io_bus),
             mmio: Arc::new(mmio_bus),
@@ -253,6 +261,7 @@ impl Machine {
             serial_input_space,
             pci_bus: pci.bus,
             balloon: pci.balloon,
+            ged,
             // vCPUs wait until `start`, so chardevs with wait=on can connect first.
             run_state: RunState::Prelaunch,
             _kvm: kvm,
@@ -411,6 +420,7 @@ impl Machine {
         for serial in self.serials.iter().flatten() {
             devices::bus::lock(serial).reset()?;
         }
+        devices::bus::lock(&self.ged).reset();
         for (index, vcpu) in self.vcpus.iter().enumerate() {
             let state = self.boot_vcpu_state(index, entry)?;
             vcpu.run_on(move |fd| state.apply(fd))
@@ -421,6 +431,12 @@ impl Machine {
             self.resume_vcpus();
         }
         Ok(())
+    }
+
+    /// Presses the ACPI power button (`system_powerdown`): the guest's OSPM decides what
+    /// happens, as with QEMU.
+    pub fn press_power_button(&self) {
+        devices::bus::lock(&self.ged).power_button();
     }
 
     /// Registers of vCPU `index`, read on its thread.

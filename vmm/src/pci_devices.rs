@@ -15,7 +15,7 @@ use kvm_ioctls::{IoEventAddress, NoDatamatch, VmFd};
 use thiserror::Error;
 use vmm_sys_util::eventfd::EventFd;
 
-use crate::arch::layout::{IOAPIC_START, PCI_MMIO32_START};
+use crate::arch::layout::{PCI_MMIO32_END, PCI_MMIO32_START};
 use crate::config::{DeviceConfig, VmConfig};
 use crate::machine_events::MachineEvents;
 use crate::memory::GuestRam;
@@ -189,7 +189,7 @@ pub fn build(
         by_device: Mutex::new(BTreeMap::new()),
     });
     bus.set_bar_events(io_events.clone());
-    let mut bars = BarAllocator::new(PCI_MMIO32_START, IOAPIC_START);
+    let mut bars = BarAllocator::new(PCI_MMIO32_START, PCI_MMIO32_END);
     let mut balloon: Option<BalloonDevice> = None;
     let root_bus = if family == Family::Q35 {
         "pcie.0"

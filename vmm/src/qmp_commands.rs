@@ -50,9 +50,9 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
             Ok(empty())
         }
         Command::SystemPowerdown => {
-            // No ACPI power button device exists here, so as on QEMU with a guest that has
-            // none, only the event is raised.
+            // The event, then the ACPI power button (the GED); the guest decides the rest.
             fx.events.push(Event::Powerdown);
+            vm.machine.press_power_button();
             Ok(empty())
         }
         Command::Quit => {

@@ -1,4 +1,5 @@
-//! ACPI tables: RSDP, XSDT, a HW-reduced FADT, a DSDT with `\_S5`, and the MADT.
+//! ACPI tables: RSDP, XSDT, a HW-reduced FADT, a DSDT with `\_S5` and the power button, and
+//! the MADT.
 //!
 //! The FADT is HW-reduced (as Cloud Hypervisor's and QEMU microvm's): power-off and reset go
 //! through the sleep control and reset registers of `devices::acpi_pm`, so a guest powers off
@@ -13,9 +14,12 @@ use acpi_tables::rsdp::Rsdp;
 use acpi_tables::sdt::Sdt;
 use acpi_tables::xsdt::XSDT;
 use acpi_tables::{aml, Aml};
-use devices::acpi_pm;
+use devices::{acpi_ged, acpi_pm};
 
-use super::layout::{ACPI_END, ACPI_PM_PORT, ACPI_SCI_IRQ, ACPI_START, IOAPIC_START, LAPIC_START};
+use super::layout::{
+    ACPI_END, ACPI_GED_IRQ, ACPI_GED_START, ACPI_PM_PORT, ACPI_SCI_IRQ, ACPI_START, IOAPIC_START,
+    LAPIC_START,
+};
 
 const OEM_ID: [u8; 6] = *b"RVMM  ";
 const OEM_TABLE_ID: [u8; 8] = *b"RVMMTBL ";
@@ -51,7 +55,57 @@ fn dsdt() -> Vec<u8> {
         &aml::Package::new(vec![&s5_type, &zero, &zero, &zero]),
     );
     dsdt.append_slice(&bytes_of(&s5));
+    dsdt.append_slice(&power_button_aml());
     dsdt.as_slice().to_vec()
+}
+
+/// `\_SB.GED_` (the Generic Event Device) and `\_SB.PWRB` (the power button it notifies),
+/// in QEMU's shape for its microvm machine, so OSPMs (Linux's `acpi_ged` and `button`
+/// drivers) treat `system_powerdown` as a power-button press:
+///
+/// ```text
+/// Device (GED_) { _HID "ACPI0013", _UID "GED", _CRS { Interrupt (edge, high) { IRQ } },
+///     OperationRegion (EREG, SystemMemory, BASE, 4), Field (EREG, DWordAcc) { ESEL, 32 },
+///     Method (_EVT, 1, Serialized) { Local0 = ESEL
+///         If ((Local0 & 2) == 2) { Notify (PWRB, 0x80) } } }
+/// Device (PWRB) { _HID "PNP0C0C", _UID 0 }
+/// ```
+fn power_button_aml() -> Vec<u8> {
+    let irq = aml::Interrupt::new(true, true, false, false, ACPI_GED_IRQ);
+    let crs = aml::ResourceTemplate::new(vec![&irq]);
+    let hid = aml::Name::new("_HID".into(), &"ACPI0013");
+    let uid = aml::Name::new("_UID".into(), &"GED");
+    let crs_name = aml::Name::new("_CRS".into(), &crs);
+    let base = ACPI_GED_START as u32;
+    let len = acpi_ged::SELECTOR_LEN as u32;
+    let region = aml::OpRegion::new("EREG".into(), aml::OpRegionSpace::SystemMemory, &base, &len);
+    let field = aml::Field::new(
+        "EREG".into(),
+        aml::FieldAccessType::DWord,
+        aml::FieldLockRule::NoLock,
+        aml::FieldUpdateRule::WriteAsZeroes,
+        vec![aml::FieldEntry::Named(*b"ESEL", 32)],
+    );
+    let esel = aml::Path::new("ESEL");
+    let selected = aml::Local(0);
+    let store = aml::Store::new(&selected, &esel);
+    let event = acpi_ged::POWER_DOWN_EVENT;
+    let masked = aml::And::new(&aml::ZERO, &selected, &event);
+    let is_power_down = aml::Equal::new(&masked, &event);
+    let pwrb = aml::Path::new("PWRB");
+    let notify_value = 0x80u8;
+    let notify = aml::Notify::new(&pwrb, &notify_value);
+    let if_power_down = aml::If::new(&is_power_down, vec![&notify]);
+    let evt = aml::Method::new("_EVT".into(), 1, true, vec![&store, &if_power_down]);
+    let ged = aml::Device::new(
+        "GED_".into(),
+        vec![&hid, &uid, &crs_name, &region, &field, &evt],
+    );
+    let button_hid = aml::Name::new("_HID".into(), &"PNP0C0C");
+    let zero = 0u8;
+    let button_uid = aml::Name::new("_UID".into(), &zero);
+    let button = aml::Device::new("PWRB".into(), vec![&button_hid, &button_uid]);
+    bytes_of(&aml::Scope::new("\\_SB_".into(), vec![&ged, &button]))
 }
 
 fn fadt(dsdt_addr: u64) -> Vec<u8> {
@@ -169,5 +223,41 @@ mod tests {
         for w in blobs.windows(2) {
             assert!(w[0].addr + w[0].bytes.len() as u64 <= w[1].addr);
         }
+    }
+
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+
+    #[test]
+    fn dsdt_has_the_ged_and_its_power_button() {
+        let dsdt = &build_tables(&[0])[3].bytes;
+        // Scope (\_SB) holds Device (GED_) then Device (PWRB).
+        // (A PkgLength of one or two bytes sits between an op and its name.)
+        let scope = find(dsdt, b"\\_SB_").unwrap();
+        assert!(dsdt[scope - 3..scope - 1].contains(&0x10), "ScopeOp");
+        let ged = find(dsdt, b"GED_").unwrap();
+        assert!(
+            find(&dsdt[ged - 4..ged], &[0x5b, 0x82]).is_some(),
+            "DeviceOp"
+        );
+        assert!(ged > scope);
+        assert!(find(dsdt, b"\x0dACPI0013\0").unwrap() > ged);
+        // Extended interrupt descriptor: consumer, edge, active high, exclusive, IRQ 9.
+        assert!(find(dsdt, &[0x89, 6, 0, 0x03, 1, 9, 0, 0, 0]).is_some());
+        // OperationRegion (EREG, SystemMemory, 0xfea00000, 4).
+        assert!(find(
+            dsdt,
+            &[0x5b, 0x80, b'E', b'R', b'E', b'G', 0, 0x0c, 0, 0, 0xa0, 0xfe, 0x0a, 4]
+        )
+        .is_some());
+        // If (LEqual (And (Local0, 2, Zero), 2)) { Notify (PWRB, 0x80) }
+        assert!(find(
+            dsdt,
+            &[0x93, 0x7b, 0x60, 0x0a, 2, 0, 0x0a, 2, 0x86, b'P', b'W', b'R', b'B', 0x0a, 0x80]
+        )
+        .is_some());
+        let button = find(dsdt, b"PWRB\x08_HID\x0dPNP0C0C\0").unwrap();
+        assert!(button > ged);
     }
 }

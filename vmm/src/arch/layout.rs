@@ -44,8 +44,11 @@ pub const HIMEM_START: u64 = 0x10_0000;
 /// The 32-bit MMIO hole below 4 GiB.
 pub const MMIO32_START: u64 = 0xc000_0000;
 pub const MMIO32_END: u64 = 0x1_0000_0000;
-/// PCI BAR window inside the hole (up to the IOAPIC).
+/// PCI BAR window inside the hole (up to the ACPI GED's page).
 pub const PCI_MMIO32_START: u64 = MMIO32_START;
+pub const PCI_MMIO32_END: u64 = ACPI_GED_START;
+/// The ACPI Generic Event Device's registers: where QEMU's microvm puts its GED.
+pub const ACPI_GED_START: u64 = 0xfea0_0000;
 pub const IOAPIC_START: u64 = 0xfec0_0000;
 pub const LAPIC_START: u64 = 0xfee0_0000;
 /// KVM's TSS (3 pages) and identity-map page, kept out of RAM and BAR space.
@@ -58,3 +61,6 @@ pub const HIGH_RAM_START: u64 = 0x1_0000_0000;
 pub const ACPI_PM_PORT: u64 = 0x600;
 /// The ISA IRQ the ACPI SCI would use (advertised in the FADT; unused when HW-reduced).
 pub const ACPI_SCI_IRQ: u16 = 9;
+/// The ACPI GED's interrupt (edge, active high), as on QEMU's microvm; ACPICA installs no
+/// SCI handler on HW-reduced machines, so sharing the number with the SCI is harmless.
+pub const ACPI_GED_IRQ: u32 = 9;

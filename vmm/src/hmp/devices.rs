@@ -10,6 +10,7 @@ use kvm_bindings::{
 use crate::arch::layout;
 use crate::config::ChardevBackend;
 use crate::vm_backend::VmBackend;
+use devices::acpi_ged;
 
 /// QEMU's `pci_class_descriptions` (the classes this machine can show).
 fn class_desc(class: u16) -> Option<&'static str> {
@@ -325,6 +326,13 @@ pub fn info_mtree(
             name: b.name.clone(),
         }));
         mem.push(Region {
+            start: layout::ACPI_GED_START,
+            end: layout::ACPI_GED_START + acpi_ged::SELECTOR_LEN - 1,
+            prio: 0,
+            kind: "i/o",
+            name: "acpi-ged".into(),
+        });
+        mem.push(Region {
             start: layout::IOAPIC_START,
             end: layout::IOAPIC_START + 0xfff,
             prio: 0,
@@ -388,6 +396,12 @@ pub fn info_mtree(
             ram - 1
         );
     }
+    let _ = writeln!(
+        out,
+        "    {:016x}-{:016x} (prio 0, i/o): acpi-ged",
+        layout::ACPI_GED_START,
+        layout::ACPI_GED_START + acpi_ged::SELECTOR_LEN - 1
+    );
     let _ = writeln!(
         out,
         "    {:016x}-{:016x} (prio 0, i/o): kvm-ioapic",

@@ -90,6 +90,9 @@ pub const BALLOON_FOUND: &str = "virtio-balloon: found at ";
 /// Test hook: with this word on the command line the guest zeroes the balloon's
 /// memory BARs before probing it, so that it places them itself.
 pub const CMDLINE_CLEAR_BARS: &str = "virtio-balloon.clear-bars";
+/// With this word on the command line the guest ignores the ACPI power button, as a
+/// machine with no OS does (a firmware-only QEMU transcript is replayed that way).
+pub const CMDLINE_NO_POWER_BUTTON: &str = "acpi.no-power-button";
 /// BARs above 4 GiB are reached through 2 MiB uncached pages from this address.
 pub const MMIO_WINDOW_GVA: u64 = 0x0000_0080_0000_0000;
 

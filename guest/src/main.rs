@@ -78,7 +78,9 @@ pub extern "C" fn bsp_main(start_info: u64) -> ! {
     balloon::probe(info.has_option(abi::CMDLINE_CLEAR_BARS.as_bytes()));
 
     platform::route_serial_irq(platform, lapic::id());
-    ged::enable(platform, lapic::id());
+    if !info.has_option(abi::CMDLINE_NO_POWER_BUTTON.as_bytes()) {
+        ged::enable(platform, lapic::id());
+    }
     line::println(abi::READY);
     // Input that came before the interrupt was routed; then idle until interrupts.
     serial::service_rx();

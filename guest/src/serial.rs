@@ -14,6 +14,8 @@ const MCR: u16 = PORT + 4;
 const LSR: u16 = PORT + 5;
 
 const LSR_DATA_READY: u8 = 0x01;
+/// Set with the NUL byte a break condition puts in the receive FIFO.
+const LSR_BREAK_INTERRUPT: u8 = 0x10;
 const LSR_THR_EMPTY: u8 = 0x20;
 const FIFO_SIZE: usize = 16;
 
@@ -67,8 +69,17 @@ static INPUT: Global<Input> = Global::new(Input {
 
 /// Reads every received byte; each complete line goes to `commands::run`.
 pub fn service_rx() {
-    while inb(LSR) & LSR_DATA_READY != 0 {
+    loop {
+        let lsr = inb(LSR);
+        if lsr & LSR_DATA_READY == 0 {
+            break;
+        }
         let byte = inb(DATA);
+        if lsr & LSR_BREAK_INTERRUPT != 0 {
+            // The NUL that came with a break condition is not input (as Linux's 8250).
+            crate::line::println("serial: break");
+            continue;
+        }
         // SAFETY: see INPUT.
         let input = unsafe { INPUT.get() };
         if byte == b'\r' || byte == b'\n' {

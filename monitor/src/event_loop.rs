@@ -859,6 +859,7 @@ impl EventLoop {
                     while at < input.len() {
                         let Some(feed) = &mut self.stdin else { return };
                         let (action, used) = feed.input_from(&input[at..]);
+                        let port = feed.port;
                         at += used;
                         self.mux_monitor_input(vm);
                         match action {
@@ -869,6 +870,7 @@ impl EventLoop {
                                 return;
                             }
                             MuxAction::SwitchFocus => self.switch_focus(),
+                            MuxAction::Break => vm.serial_break(port),
                             MuxAction::None => {}
                         }
                     }

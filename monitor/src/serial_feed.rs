@@ -26,6 +26,8 @@ pub enum MuxAction {
     /// bytes after it are left in the feed for [`SerialFeed::take_monitor_input`] or the
     /// guest, as the new focus decides.
     SwitchFocus,
+    /// Ctrl-A b: a break condition on the serial line.
+    Break,
 }
 
 pub struct SerialFeed {
@@ -105,6 +107,8 @@ impl SerialFeed {
                 match b {
                     CTRL_A => self.push(CTRL_A),
                     b'c' => return (MuxAction::SwitchFocus, i + 1),
+                    // Only the console's focus sends it to the guest (QEMU's mux_proc_byte).
+                    b'b' if !self.monitor_focus => return (MuxAction::Break, i + 1),
                     b'x' => {
                         write_stdout(b"QEMU: Terminated\n\r");
                         return (MuxAction::Quit, i + 1);
@@ -116,8 +120,8 @@ impl SerialFeed {
                         }
                         write_stdout(help.as_bytes());
                     }
-                    // Monitor focus, break, timestamps: like QEMU, other bytes after the
-                    // escape are dropped.
+                    // Timestamps, break with the monitor's focus: like QEMU, other bytes
+                    // after the escape are dropped.
                     _ => {}
                 }
             } else if b == CTRL_A {
@@ -140,6 +144,7 @@ mod tests {
         assert_eq!(f.input(b"ab\x01\x01c\x01zd"), MuxAction::None);
         assert_eq!(f.pending_front(), b"ab\x01cd");
         assert_eq!(f.input_from(b"x\x01cinfo"), (MuxAction::SwitchFocus, 3));
+        assert_eq!(f.input_from(b"\x01bz"), (MuxAction::Break, 2));
         let mut plain = SerialFeed::new(0, false);
         plain.input(b"\x01x");
         assert_eq!(plain.pending_front(), b"\x01x");

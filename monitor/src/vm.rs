@@ -54,6 +54,11 @@ pub trait Vm {
     /// Terminal input for serial port `port`; returns how many bytes it took.
     fn serial_input(&mut self, port: usize, bytes: &[u8]) -> usize;
 
+    /// A break condition on serial port `port`'s line (the mux's Ctrl-A b).
+    fn serial_break(&mut self, port: usize) {
+        let _ = port;
+    }
+
     /// A descriptor signalled when serial port `port` can take more input.
     fn serial_space_fd(&self, port: usize) -> Option<RawFd>;
 

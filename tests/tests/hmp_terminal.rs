@@ -128,6 +128,12 @@ fn nographic_mux_monitor_in_a_real_terminal() {
     t.literal("ping");
     t.keys(&["Enter"]);
     t.wait("pong");
+    // Ctrl-A b: a break on the line (the guest reports the UART's break condition).
+    t.keys(&["C-a", "b"]);
+    t.wait("serial: break");
+    t.literal("ping");
+    t.keys(&["Enter"]);
+    t.wait_count("pong", 2);
 
     // Ctrl-A x quits, and the terminal is usable (cooked mode, echo) afterwards.
     t.keys(&["C-a", "x"]);

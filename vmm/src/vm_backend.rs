@@ -245,6 +245,12 @@ impl Vm for VmBackend {
         }
     }
 
+    fn serial_break(&mut self, port: usize) {
+        if let Some(serial) = self.machine.serial(port) {
+            lock(serial).send_break();
+        }
+    }
+
     fn serial_space_fd(&self, port: usize) -> Option<RawFd> {
         self.machine.serial_input_space(port).map(|e| e.as_raw_fd())
     }

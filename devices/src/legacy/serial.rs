@@ -41,7 +41,14 @@ type Uart = Serial<IrqLine, InputSpace, Box<dyn Write + Send>>;
 /// A COM port: the UART plus what is needed to rebuild it on reset.
 pub struct SerialPort {
     uart: Option<Uart>,
+    /// A break was received: the next LSR read shows Break Interrupt (vm-superio has no
+    /// line-status errors of its own), and that read clears it, as on a 16550.
+    break_pending: bool,
 }
+
+/// The line status register's offset and its Break Interrupt bit.
+const LSR_OFFSET: u64 = 5;
+const LSR_BREAK_INTERRUPT: u8 = 0x10;
 
 impl SerialPort {
     pub fn new(irq: EventFd, input_space: EventFd, out: Box<dyn Write + Send>) -> Self {
@@ -51,6 +58,15 @@ impl SerialPort {
                 InputSpace(input_space),
                 out,
             )),
+            break_pending: false,
+        }
+    }
+
+    /// A break condition on the line (the mux's Ctrl-A b): a UART receives a NUL character
+    /// with Break Interrupt set in LSR; Linux turns that into a magic SysRq.
+    pub fn send_break(&mut self) {
+        if self.enqueue_input(&[0]) == 1 {
+            self.break_pending = true;
         }
     }
 
@@ -81,6 +97,7 @@ impl SerialPort {
 
     /// Back to power-on register state, keeping the interrupt line and backend.
     pub fn reset(&mut self) -> io::Result<()> {
+        self.break_pending = false;
         if let Some(uart) = self.uart.take() {
             let irq = uart.interrupt_evt().0.try_clone();
             let space = uart.events().0.try_clone();
@@ -94,7 +111,10 @@ impl SerialPort {
 
 impl BusDevice for SerialPort {
     fn read(&mut self, offset: u64, data: &mut [u8]) {
-        let value = self.uart().read(offset as u8);
+        let mut value = self.uart().read(offset as u8);
+        if offset == LSR_OFFSET && std::mem::take(&mut self.break_pending) {
+            value |= LSR_BREAK_INTERRUPT;
+        }
         data.fill(0xff);
         if let Some(first) = data.first_mut() {
             *first = value;

@@ -21,6 +21,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tests::bench_stats::{loadavg, median, percentile, rounds_arg, us};
 use tests::command_line_support::reference_qemu;
 use tests::guest_abi::READY;
 use tests::process::VmmProcess;
@@ -259,10 +260,6 @@ fn spawn(kind: Kind, qemu: &Path, dir: &TempDir, guest: &Path) -> Instance {
 // ---------------------------------------------------------------------------------------------
 // Measurements.
 
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
 /// Sorted µs of `count` calls of `f` after `WARMUP` unmeasured ones.
 fn timed(count: usize, mut f: impl FnMut()) -> Vec<f64> {
     for _ in 0..WARMUP.min(count) {
@@ -277,22 +274,6 @@ fn timed(count: usize, mut f: impl FnMut()) -> Vec<f64> {
         .collect();
     v.sort_by(|a, b| a.total_cmp(b));
     v
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 * p / 100.0).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 /// GB/s of `runs` runs of `f`, each moving `bytes`.
@@ -314,30 +295,14 @@ struct Sample {
 
 /// The metrics in print order: name, whether smaller is better, target ratio.
 const METRICS: &[(&str, bool, f64)] = &[
-    ("HMP socket `info status` p50 (us)", true, 0.5),
-    ("HMP socket `info status` p99 (us)", true, 0.5),
-    (
-        "QMP human-monitor-command `info status` p50 (us)",
-        true,
-        0.5,
-    ),
-    (
-        "QMP human-monitor-command `info status` p99 (us)",
-        true,
-        0.5,
-    ),
-    ("HMP socket `xp /512gx 0` p50 (us)", true, 0.5),
-    ("HMP socket `xp /512gx 0` p99 (us)", true, 0.5),
-    (
-        "QMP human-monitor-command `xp /512gx 0` p50 (us)",
-        true,
-        0.5,
-    ),
-    (
-        "QMP human-monitor-command `xp /512gx 0` p99 (us)",
-        true,
-        0.5,
-    ),
+    ("HMP socket, info status, p50 (us)", true, 0.5),
+    ("HMP socket, info status, p99 (us)", true, 0.5),
+    ("human-monitor-command, info status, p50 (us)", true, 0.5),
+    ("human-monitor-command, info status, p99 (us)", true, 0.5),
+    ("HMP socket, xp /512gx 0, p50 (us)", true, 0.5),
+    ("HMP socket, xp /512gx 0, p99 (us)", true, 0.5),
+    ("human-monitor-command, xp /512gx 0, p50 (us)", true, 0.5),
+    ("human-monitor-command, xp /512gx 0, p99 (us)", true, 0.5),
     ("pmemsave 0 256MiB /dev/null (GB/s)", false, 1.0),
     ("dump-guest-memory /dev/null (GB/s)", false, 1.0),
 ];
@@ -385,11 +350,7 @@ fn transcript(vm: &mut Instance) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let rounds = rounds_arg(5);
     let exe = std::env::current_exe().expect("own path");
     if !exe.with_file_name("vmm").exists() {
         eprintln!("hmp-bench: the vmm binary is missing: run `cargo build --release -p vmm` first");
@@ -449,7 +410,7 @@ fn report(rounds: usize, samples: &[Vec<Sample>; 2], vms: &[Instance; 2]) {
          boot the built-in guest with {RAM_MIB} MiB, all of it filled (QEMU 10 -machine pc)"
     );
     println!(
-        "{:<50} {:>26} {:>26} {:>7}  target",
+        "{:<46} {:>26} {:>26} {:>7}  target",
         "metric",
         vms[0].kind.name(),
         vms[1].kind.name(),
@@ -467,7 +428,7 @@ fn report(rounds: usize, samples: &[Vec<Sample>; 2], vms: &[Instance; 2]) {
         };
         let sign = if lower_is_better { "<=" } else { ">=" };
         println!(
-            "{name:<50} {:>26} {:>26} {ratio:>7.3}  ratio {sign} {limit}{}",
+            "{name:<46} {:>26} {:>26} {ratio:>7.3}  ratio {sign} {limit}{}",
             range_text(a, &per_round(0)),
             range_text(b, &per_round(1)),
             if ok { "  ok" } else { "  MISSED" }
@@ -476,10 +437,7 @@ fn report(rounds: usize, samples: &[Vec<Sample>; 2], vms: &[Instance; 2]) {
     println!(
         "host: {} CPUs, load average {} (other work on the host shows up in both columns)",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|s| s.split_whitespace().next().map(str::to_string))
-            .unwrap_or_else(|| "?".into())
+        loadavg()
     );
 }
 

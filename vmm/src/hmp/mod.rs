@@ -357,7 +357,9 @@ impl HmpTarget for Target<'_> {
     }
 
     fn qom_get(&mut self, path: &str, property: &str) -> HmpResult<Value> {
+        // HMP prints members as stored; QMP's writer would put them in QDict order.
         self.qmp("qom-get", json!({"path": path, "property": property}))
+            .map(|v| monitor::json::in_qdict_order(&v))
             .map_err(desc)
     }
 

@@ -4,8 +4,9 @@
 //! - `info status` round trips (p50, p99) on a human monitor socket (`-monitor unix:…`: send
 //!   the line, read up to the next `(qemu) ` prompt) and through QMP `human-monitor-command`;
 //! - `xp /512gx 0` round trips the same two ways (4 KiB of guest RAM formatted, ~15 KB of text);
-//! - `pmemsave 0 <RAM> /dev/null` and `dump-guest-memory /dev/null` throughput (GB/s; the
-//!   dump is timed until both its reply and DUMP_COMPLETED arrived).
+//! - `pmemsave 0 <RAM>` and `dump-guest-memory` throughput (GB/s; the dump is timed until both
+//!   its reply and DUMP_COMPLETED arrived), to /dev/null (which reads nothing: what is left is
+//!   the VMM's own per-byte work) and to a file on /dev/shm (the kernel copies every byte).
 //!
 //! Both boot the built-in guest (QEMU: `-machine pc,accel=kvm -cpu qemu64 -kernel`), which then
 //! runs `fill` so that all of its RAM is backed and written in both: reading never-touched
@@ -305,9 +306,11 @@ const METRICS: &[(&str, bool, f64)] = &[
     ("human-monitor-command, xp /512gx 0, p99 (us)", true, 0.5),
     ("pmemsave 0 256MiB /dev/null (GB/s)", false, 1.0),
     ("dump-guest-memory /dev/null (GB/s)", false, 1.0),
+    ("pmemsave 0 256MiB, tmpfs file (GB/s)", false, 1.0),
+    ("dump-guest-memory, tmpfs file (GB/s)", false, 1.0),
 ];
 
-fn round(vm: &mut Instance) -> Sample {
+fn round(vm: &mut Instance, tmpfs_file: &Path) -> Sample {
     let mut figures = Vec::new();
     let (hmp, qmp) = (&mut vm.hmp, &mut vm.qmp);
     for line in [STATUS_LINE, XP_LINE] {
@@ -327,18 +330,27 @@ fn round(vm: &mut Instance) -> Sample {
             figures.push(percentile(&v, 99.0));
         }
     }
-    let pmemsave = format!(
-        "{{\"execute\":\"pmemsave\",\"arguments\":{{\"val\":0,\"size\":{RAM_BYTES},\"filename\":\"/dev/null\"}}}}\n"
-    );
-    figures.push(median(throughput(SAVES, RAM_BYTES, || {
-        qmp.expect_ok(&pmemsave)
-    })));
-    let dump = "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\
-                \"protocol\":\"file:/dev/null\"}}\n";
-    figures.push(median(throughput(SAVES, RAM_BYTES, || {
-        qmp.expect_ok(dump);
-        qmp.wait_event("DUMP_COMPLETED");
-    })));
+    // /dev/null reads nothing (a write from guest RAM costs only the call); a tmpfs file
+    // makes the kernel copy every byte.
+    for file in [Path::new("/dev/null"), tmpfs_file] {
+        let file = file.display();
+        let pmemsave = format!(
+            "{{\"execute\":\"pmemsave\",\"arguments\":{{\"val\":0,\"size\":{RAM_BYTES},\
+             \"filename\":\"{file}\"}}}}\n"
+        );
+        figures.push(median(throughput(SAVES, RAM_BYTES, || {
+            qmp.expect_ok(&pmemsave)
+        })));
+        let dump = format!(
+            "{{\"execute\":\"dump-guest-memory\",\"arguments\":{{\"paging\":false,\
+             \"protocol\":\"file:{file}\"}}}}\n"
+        );
+        figures.push(median(throughput(SAVES, RAM_BYTES, || {
+            qmp.expect_ok(&dump);
+            qmp.wait_event("DUMP_COMPLETED");
+        })));
+    }
+    let _ = std::fs::remove_file(tmpfs_file);
     Sample { figures }
 }
 
@@ -388,12 +400,14 @@ fn main() {
         );
     }
 
+    // Removed after each round; not in `dir` because /tmp may be a disk.
+    let tmpfs_file = Path::new("/dev/shm").join(format!("hmp-bench-{}.bin", std::process::id()));
     let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
     let began = Instant::now();
     for r in 0..rounds {
         let order: [usize; 2] = if r % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
-            samples[i].push(round(&mut vms[i]));
+            samples[i].push(round(&mut vms[i], &tmpfs_file));
         }
         eprintln!(
             "hmp-bench: round {}/{rounds} done ({:.1} s)",

@@ -71,10 +71,24 @@ fn item(out: &mut String, format: u8, v: u64, wsize: usize, max_digits: usize) {
         }
         b'c' => printc(out, v as u8),
         _ => {
-            let _ = write!(out, "0x{v:0max_digits$x}");
+            out.push_str("0x");
+            push_hex(out, v, max_digits);
         }
     }
     let _ = wsize;
+}
+
+/// `{v:0width$x}` without the formatter, which pads a character at a time: dumps of many
+/// items spend most of their time here otherwise.
+fn push_hex(out: &mut String, v: u64, width: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let needed = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
+    for _ in needed..width {
+        out.push('0');
+    }
+    for i in (0..needed).rev() {
+        out.push(char::from(DIGITS[((v >> (4 * i)) & 0xf) as usize]));
+    }
 }
 
 /// QEMU's `memory_dump` for every format but `i`: `count` items of `size` bytes from
@@ -104,8 +118,13 @@ pub fn memory_dump(
         _ => wsize * 8 / 4,
     };
     let mut buf = [0u8; 16];
+    // Room for every line (address, items and line end), so the text grows once.
+    let lines = (len.max(0) as u64).div_ceil(line_size as u64) as usize;
+    let per_line = 18 + (line_size as usize / wsize.max(1)) * (max_digits + 4);
+    out.reserve(lines.min(4096) * per_line);
     while len > 0 {
-        let _ = write!(out, "{addr:016x}:");
+        push_hex(&mut out, addr, 16);
+        out.push(':');
         let l = len.min(line_size) as usize;
         if !read(addr, &mut buf[..l]) {
             out.push_str(" Cannot access memory\n");
@@ -702,6 +721,22 @@ mod tests {
         assert_eq!(print_value(b'c', 65), "'A'\n");
         assert_eq!(print_value(b'c', 10), "'\\n'\n");
         assert_eq!(print_value(b'i', 5), "5\n");
+    }
+
+    #[test]
+    fn hex_digits_as_the_formatter_pads_them() {
+        for (v, w) in [
+            (0u64, 0usize),
+            (0, 16),
+            (0xabc, 2),
+            (u64::MAX, 16),
+            (0x1f, 8),
+            (1, 1),
+        ] {
+            let mut s = String::new();
+            push_hex(&mut s, v, w);
+            assert_eq!(s, format!("{v:0w$x}"));
+        }
     }
 
     #[test]

@@ -65,14 +65,15 @@ impl HmpSession {
                     ReadlineEvent::Output(out) => self.output.extend(out),
                     ReadlineEvent::Line(line) => {
                         let text = if line.trim().is_empty() {
-                            String::new()
+                            Vec::new()
                         } else {
+                            // The command's text already has `\r\n` line ends (`Vm::hmp`).
                             match vm.hmp(&line, None, fx) {
-                                Ok(t) => t,
-                                Err(e) => format!("Error: {}\n", e.desc),
+                                Ok(t) => t.into_bytes(),
+                                Err(e) => crlf(&format!("Error: {}\n", e.desc)),
                             }
                         };
-                        self.output.extend(crlf(&text));
+                        self.output.extend(text);
                         self.output.extend(self.readline.prompt_after_command());
                         line_ran = true;
                     }

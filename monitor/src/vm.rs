@@ -28,7 +28,8 @@ pub trait Vm {
     /// Runs a checked QMP command that needs the machine.
     fn execute(&mut self, command: Command, effects: &mut Effects) -> Result<Value, QapiError>;
 
-    /// Runs an HMP command line (`human-monitor-command`); returns its output text.
+    /// Runs an HMP command line (`human-monitor-command`); returns its output text with QEMU's
+    /// `\r\n` line ends, as the human monitor sends it.
     fn hmp(
         &mut self,
         command_line: &str,

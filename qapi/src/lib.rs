@@ -40,8 +40,7 @@
 //! ```
 //!
 //! Also here: [`visit::FromQapi`] to check any value with QEMU's rules
-//! (e.g. a `qom-set` value), and [`qdict::reorder`] to print objects
-//! in QEMU's key order when byte-exact output matters.
+//! (e.g. a `qom-set` value).
 
 mod error;
 pub mod ghash;

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: find the `vmm` binary, run it as a user
 //! would, talk to its serial console through pipes.
 
+pub mod bench_stats;
 pub mod command_line_support;
 pub mod process;
 pub mod qmp_client;

@@ -7,6 +7,7 @@ pub mod cpu_state;
 pub mod daemon;
 pub mod dump;
 pub mod guest_access;
+pub mod guest_write;
 pub mod machine;
 pub mod machine_events;
 pub mod memory;

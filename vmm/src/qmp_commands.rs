@@ -17,9 +17,6 @@ use crate::options::machine::{self as machine_types, Family};
 use crate::run_state::{RunState, ShutdownCause};
 use crate::vm_backend::{empty, to_value, VmBackend};
 
-/// Bytes copied per step by memsave/pmemsave.
-const SAVE_CHUNK: u64 = 1 << 20;
-
 pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result<Value, QapiError> {
     match command {
         Command::QueryStatus => {
@@ -286,24 +283,8 @@ fn memsave(
 
 fn pmemsave(vm: &VmBackend, addr: u64, size: u64, filename: &str) -> Result<(), QapiError> {
     let mut file = open_for_save(filename)?;
-    let mut buf = Vec::new();
-    let mut done = 0u64;
-    while done < size {
-        let len = SAVE_CHUNK.min(size - done);
-        buf.resize(len as usize, 0);
-        let pa = addr.wrapping_add(done);
-        if vm.machine.read_phys(pa, &mut buf).is_err() {
-            // Partly outside RAM: byte by byte; unbacked bytes are saved as zeros, as QEMU does.
-            for (i, b) in buf.iter_mut().enumerate() {
-                let mut one = [0u8];
-                let _ = vm.machine.read_phys(pa.wrapping_add(i as u64), &mut one);
-                *b = one[0];
-            }
-        }
-        file.write_all(&buf).map_err(|_| io_error())?;
-        done += len;
-    }
-    Ok(())
+    crate::guest_write::write_phys_range(vm.machine.mem(), addr, size, &mut file)
+        .map_err(|_| io_error())
 }
 
 /// `x-query-virtio`: the virtio devices and their backends' QOM paths.

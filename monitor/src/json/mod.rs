@@ -26,7 +26,7 @@ mod writer;
 
 pub use error::{JsonError, SyntaxError};
 pub use number::format_g17;
-pub use qdict::{qdict_bucket, qdict_order};
+pub use qdict::{in_qdict_order, qdict_bucket, qdict_order};
 pub use streamer::{JsonStreamer, Limits, ParsedItem};
 pub use writer::{to_qmp_pretty_string, to_qmp_string};
 

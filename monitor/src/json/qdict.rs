@@ -8,39 +8,32 @@
 
 use serde_json::{Map, Value};
 
-const BUCKETS: u32 = 512;
-
-/// QEMU's `tdb_hash()` of a key as QEMU stores it (modified UTF-8: U+0000 is `C0 80`).
-fn tdb_hash(key: &str) -> u32 {
-    let nul_count = key.bytes().filter(|&b| b == 0).count();
-    let len = (key.len() + nul_count) as u32;
-    let bytes = key.bytes().flat_map(|b| match b {
-        0 => [0xC0, 0x80].into_iter().take(2),
-        b => [b, 0].into_iter().take(1),
-    });
-    let mut value = 0x238F_13AFu32.wrapping_mul(len);
-    for (i, b) in bytes.enumerate() {
-        value = value.wrapping_add(u32::from(b) << ((i * 5) % 24));
-    }
-    1_103_515_243u32.wrapping_mul(value).wrapping_add(12345)
-}
-
-/// The hash bucket QEMU files `key` under.
-pub fn qdict_bucket(key: &str) -> u32 {
-    tdb_hash(key) % BUCKETS
-}
+pub use qapi::qdict::qdict_bucket;
 
 /// The members of `map` in the order QEMU would iterate an equal QDict built by inserting
 /// them in `map`'s order (serde_json's `preserve_order` keeps insertion order).
 pub fn qdict_order(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut members: Vec<(u32, usize, (&String, &Value))> = map
-        .iter()
-        .enumerate()
-        .map(|(index, member)| (qdict_bucket(member.0), index, member))
-        .collect();
-    // Bucket ascending; within a bucket the newest first.
-    members.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    members.into_iter().map(|(_, _, member)| member).collect()
+    let members: Vec<(&String, &Value)> = map.iter().collect();
+    qapi::qdict::qdict_order_indices(map.keys().map(String::as_str))
+        .into_iter()
+        .map(|i| members[i])
+        .collect()
+}
+
+/// A copy of `value` with every object's members stored in QDict order, for printers that
+/// write members as stored (HMP's `qom-get`). Not for [`to_qmp_string`](super::to_qmp_string),
+/// which orders them itself.
+pub fn in_qdict_order(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(in_qdict_order).collect()),
+        Value::Object(map) => Value::Object(
+            qdict_order(map)
+                .into_iter()
+                .map(|(k, v)| (k.clone(), in_qdict_order(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +71,24 @@ mod tests {
         assert_eq!(
             keys(&json!({"z": 1, "y": 2, "x": 3, "w": 4, "v": 5, "u": 6, "t": 7, "s": 8})),
             ["w", "s", "x", "t", "y", "u", "z", "v"]
+        );
+        assert_eq!(
+            keys(&json!({"running": true, "status": ""})),
+            ["status", "running"]
+        );
+        assert_eq!(
+            keys(&json!({"name": 0, "meta-type": 0, "arg-type": 0, "ret-type": 0})),
+            ["name", "ret-type", "meta-type", "arg-type"]
+        );
+    }
+
+    /// Nested objects, also inside arrays, are stored in QDict order.
+    #[test]
+    fn copy_in_qdict_order() {
+        let v = json!([{"id": 1, "error": {"desc": "d", "class": "GenericError"}}]);
+        assert_eq!(
+            serde_json::to_string(&in_qdict_order(&v)).unwrap_or_default(),
+            r#"[{"id":1,"error":{"class":"GenericError","desc":"d"}}]"#
         );
     }
 

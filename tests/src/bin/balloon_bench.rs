@@ -43,6 +43,7 @@ use devices::virtio::status;
 use kvm_bindings::KVM_MAX_CPUID_ENTRIES;
 use kvm_bindings::{kvm_msi, kvm_regs, kvm_segment, kvm_userspace_memory_region};
 use kvm_ioctls::{IoEventAddress, Kvm, NoDatamatch, VcpuExit, VcpuFd, VmFd};
+use tests::bench_stats::median;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::eventfd::EventFd;
@@ -703,14 +704,6 @@ fn mmio_user_exit_us(kvm: &Kvm) -> f64 {
     t.elapsed().as_secs_f64() * 1e6 / MMIO_USER_EXITS as f64
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() - 1) as f64 * p).round() as usize]
@@ -1130,11 +1123,7 @@ struct Round {
 }
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let rounds = tests::bench_stats::rounds_arg(5);
     base();
     start_watchdog();
     let kvm = match Kvm::new() {

@@ -7,6 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tests::bench_stats::median;
 use tests::guest_abi::{BANNER, READY};
 use tests::process::VmmProcess;
 
@@ -58,11 +59,6 @@ fn measure(mut cmd: Command) -> Sample {
         to_banner,
         idle_rss_kib,
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use tests::bench_stats::{loadavg, median, percentile, rounds_arg, us};
 use tests::guest_abi::READY;
 use tests::process::VmmProcess;
 
@@ -560,26 +561,6 @@ fn idle_report(a: &Snapshot, b: &Snapshot) -> IdleReport {
 // ---------------------------------------------------------------------------------------------
 // Statistics.
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 * p / 100.0).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i]
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
 // ---------------------------------------------------------------------------------------------
 // The measurements.
 
@@ -858,11 +839,7 @@ struct Results {
 }
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4)
-        .max(1);
+    let rounds = rounds_arg(4);
     let exe = std::env::current_exe().expect("own path");
     if !exe.with_file_name("vmm").exists() {
         eprintln!(
@@ -929,14 +906,6 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         loadavg()
     );
-}
-
-/// The 1-minute load average.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
 }
 
 fn report(rounds: usize, results: &[Results; 2], qemu: bool) {

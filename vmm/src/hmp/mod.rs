@@ -44,12 +44,15 @@ pub fn run(vm: &mut VmBackend, line: &str, cpu_index: Option<usize>, fx: &mut Ef
 
 /// `\n` → `\r\n`, as QEMU's monitor writes every line.
 pub fn crlf(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 32);
-    for c in text.chars() {
-        if c == '\n' {
-            out.push('\r');
-        }
-        out.push(c);
+    let mut out = String::with_capacity(text.len() + text.len() / 16 + 2);
+    // A line at a time: pushing character by character dominated large outputs (`xp`).
+    let mut lines = text.split('\n');
+    if let Some(first) = lines.next() {
+        out.push_str(first);
+    }
+    for line in lines {
+        out.push_str("\r\n");
+        out.push_str(line);
     }
     out
 }
@@ -357,7 +360,9 @@ impl HmpTarget for Target<'_> {
     }
 
     fn qom_get(&mut self, path: &str, property: &str) -> HmpResult<Value> {
+        // HMP prints members as stored; QMP's writer would put them in QDict order.
         self.qmp("qom-get", json!({"path": path, "property": property}))
+            .map(|v| monitor::json::in_qdict_order(&v))
             .map_err(desc)
     }
 

@@ -94,14 +94,13 @@ impl ObjectTree {
         let Some(p) = obj.property(property) else {
             return Err(QomError::not_found(obj.type_name(), property).into());
         };
-        let mut value = match p.kind {
+        // Members stay in insertion order (QEMU's visitor order): the monitor's writer turns
+        // that into QDict order, which reordering here first would scramble.
+        Ok(match p.kind {
             PropKind::Child => return Err(QomError::not_found(obj.type_name(), property).into()),
             PropKind::Link { target, .. } => Value::from(target.unwrap_or_default()),
             PropKind::Value => obj.get(property, ctx)?,
-        };
-        // Struct values print in QEMU's key order.
-        qapi::qdict::reorder(&mut value);
-        Ok(value)
+        })
     }
 
     /// `qom-set`: writes property `property` of the object at `path`.

@@ -28,7 +28,6 @@ mod cpu;
 mod cpuid;
 mod data;
 mod error;
-mod ghash;
 mod lapic;
 mod machine;
 mod machine_types;

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use qapi::ghash::GHashOrder;
+
 use super::container::Container;
 use super::error::QomError;
-use super::ghash::GHashOrder;
 use super::object::{PropKind, QomObject};
 
 /// An object's index in the tree. Stale after the object is removed.

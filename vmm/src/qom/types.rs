@@ -11,9 +11,10 @@ use qapi::types::{ObjectPropertyInfo, ObjectTypeInfo};
 use qapi::QapiError;
 use serde_json::Value;
 
+use qapi::ghash::GHashOrder;
+
 use super::data::type_props as tp;
 use super::error::QomError;
-use super::ghash::GHashOrder;
 use super::machine_types::{self, Board};
 
 /// A scalar in a property table: a default or a measured value.

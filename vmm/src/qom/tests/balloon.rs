@@ -15,7 +15,7 @@ use devices::virtio::balloon::{
 use serde_json::{json, Value};
 use vm_memory::{GuestAddress, GuestMemoryMmap};
 
-use super::{config, BASE};
+use super::{config, printed_order, BASE};
 use crate::qom::balloon::guest_stats_value;
 use crate::qom::{
     add_balloon_objects, BalloonQomConfig, NoMachine, ObjectTree, QomError,
@@ -150,29 +150,6 @@ const QEMU_NO_STATS: &str = r#"{"stats": {"stat-htlb-pgalloc": 18446744073709551
 
 fn listing(tree: &ObjectTree, path: &str) -> Vec<(String, String)> {
     super::names(&tree.list(path, &NoMachine).expect("list"))
-}
-
-/// QEMU's JSON spacing (`", "` and `": "`), for comparing printed replies.
-fn qemu_text(v: &Value) -> String {
-    let mut out = String::new();
-    let mut in_str = false;
-    let mut escaped = false;
-    for c in v.to_string().chars() {
-        out.push(c);
-        if in_str {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_str = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_str = true;
-        } else if c == ',' || c == ':' {
-            out.push(' ');
-        }
-    }
-    out
 }
 
 #[test]
@@ -333,7 +310,7 @@ fn guest_stats_print_as_qemu_does() {
         let v = tree
             .get(&p, "guest-stats", &NoMachine)
             .expect("guest-stats");
-        assert_eq!(qemu_text(&v), QEMU_NO_STATS);
+        assert_eq!(monitor::json::to_qmp_string(&v), QEMU_NO_STATS);
     }
     // With values: the reply's member order is that of the QEMU reply in the reference
     // (a Linux 6.1 guest), whatever the values.
@@ -344,16 +321,16 @@ fn guest_stats_print_as_qemu_does() {
     for (i, v) in stats.values.iter_mut().enumerate().take(10) {
         *v = Some(i as u64 * 4096);
     }
-    let mut v = guest_stats_value(&stats);
-    qapi::qdict::reorder(&mut v);
-    let outer: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(outer, ["stats", "last-update"]);
-    let inner: Vec<&str> = v["stats"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let v = guest_stats_value(&stats);
+    let keys = |v: &Value| -> Vec<String> {
+        let map = v.as_object().cloned().unwrap_or_default();
+        monitor::json::qdict_order(&map)
+            .into_iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    assert_eq!(keys(&v), ["stats", "last-update"]);
+    let inner = keys(&v["stats"]);
     assert_eq!(
         &inner[..4],
         [
@@ -727,8 +704,10 @@ impl Drop for Qemu {
     }
 }
 
+/// Our reply with its members in the order the monitor prints them, as QEMU's parsed reply is.
 fn ours(r: Result<Value, qapi::QapiError>) -> Reply {
-    r.map_err(|e| (format!("{:?}", e.class), e.desc))
+    r.map(|v| printed_order(&v))
+        .map_err(|e| (format!("{:?}", e.class), e.desc))
 }
 
 fn names_of(v: &Value) -> Vec<(String, String)> {

@@ -11,6 +11,17 @@ mod types;
 use crate::config::VmConfig;
 use crate::options::{parse_args, Command, Outcome};
 
+/// `v` with its members in the order the monitor prints them (the tree keeps QEMU's insertion
+/// order; the monitor's writer turns that into QDict order).
+pub(super) fn printed_order(v: &serde_json::Value) -> serde_json::Value {
+    monitor::json::in_qdict_order(v)
+}
+
+/// `v` as compact text in the order the monitor prints its members.
+pub(super) fn printed(v: &serde_json::Value) -> String {
+    printed_order(v).to_string()
+}
+
 /// The configuration for a command line (without argv[0]).
 pub(super) fn config(args: &[&str]) -> VmConfig {
     let parsed = parse_args(args.iter().map(|s| s.to_string()));

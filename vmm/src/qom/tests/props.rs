@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use super::{config, names, BASE};
+use super::{config, names, printed, BASE};
 use crate::qom::{CpuidEntry, NoMachine, ObjectTree, QomContext};
 
 /// A context with fixed live state.
@@ -100,16 +100,16 @@ fn machine_values_from_config() {
     assert_eq!(get(&t, "/machine", "append", &c), json!("console=ttyS0"));
     assert_eq!(get(&t, "/machine", "initrd", &c), json!(""));
     assert_eq!(
-        get(&t, "/machine", "boot", &c).to_string(),
+        printed(&get(&t, "/machine", "boot", &c)),
         r#"{"order":"cn","strict":true}"#
     );
     // QEMU's key order.
     assert_eq!(
-        get(&t, "/machine", "memory", &c).to_string(),
+        printed(&get(&t, "/machine", "memory", &c)),
         r#"{"size":268435456,"slots":2,"max-size":1073741824}"#
     );
     assert_eq!(
-        get(&t, "/machine", "smp", &c).to_string(),
+        printed(&get(&t, "/machine", "smp", &c)),
         r#"{"modules":1,"cpus":2,"maxcpus":2,"books":1,"threads":1,"cores":1,"dies":1,"sockets":2,"clusters":1,"drawers":1}"#
     );
     assert_eq!(
@@ -124,11 +124,11 @@ fn machine_values_from_config() {
     );
     // Live state wins over the configuration.
     assert_eq!(
-        get(&t, "/machine", "memory", &Live).to_string(),
+        printed(&get(&t, "/machine", "memory", &Live)),
         r#"{"size":536870912,"slots":2,"max-size":1073741824}"#
     );
     assert_eq!(
-        get(&t, "/machine", "rtc-time", &Live).to_string(),
+        printed(&get(&t, "/machine", "rtc-time", &Live)),
         r#"{"tm_year":124,"tm_sec":15,"tm_hour":13,"tm_min":14,"tm_mon":1,"tm_mday":29}"#
     );
 }
@@ -256,11 +256,11 @@ fn chardevs() {
         );
     }
     assert_eq!(
-        get(&t, "/chardevs/s0", "addr", &NoMachine).to_string(),
+        printed(&get(&t, "/chardevs/s0", "addr", &NoMachine)),
         r#"{"path":"/tmp/s0.sock","type":"unix"}"#
     );
     assert_eq!(
-        get(&t, "/chardevs/t0", "addr", &NoMachine).to_string(),
+        printed(&get(&t, "/chardevs/t0", "addr", &NoMachine)),
         r#"{"port":"4444","ipv4":true,"host":"127.0.0.1","type":"inet"}"#
     );
     assert_eq!(

@@ -118,7 +118,7 @@ impl Drop for Qemu {
 }
 
 fn ours<T: serde::Serialize>(r: Result<T, qapi::QapiError>) -> Reply {
-    r.map(|v| serde_json::to_value(v).unwrap_or(Value::Null))
+    r.map(|v| super::printed_order(&serde_json::to_value(v).unwrap_or(Value::Null)))
         .map_err(|e| (format!("{:?}", e.class), e.desc))
 }
 

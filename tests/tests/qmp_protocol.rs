@@ -1217,8 +1217,6 @@ fn oob_overtaking(server: &Server) -> Result<(), String> {
 }
 
 #[test]
-#[ignore = "known gap: in-band commands run on the main loop, so one blocked in file I/O also \
-            blocks OOB; QEMU runs OOB in its monitor I/O thread (issue 3 remains open for this)"]
 fn qmp_test_oob_command_overtakes_a_blocked_in_band_command() {
     if let Some(q) = qemu_or_skip("qmp_test_oob_command_overtakes_a_blocked_in_band_command") {
         let qemu = start_protocol(Impl::Qemu, Some(&q), "oobq");

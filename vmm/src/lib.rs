@@ -10,6 +10,7 @@ pub mod guest_access;
 pub mod machine;
 pub mod machine_events;
 pub mod memory;
+pub mod memsave;
 pub mod options;
 pub mod qom;
 pub mod run_state;

@@ -1,0 +1,207 @@
+//! The ELF core QEMU's `dump-guest-memory` writes: one PT_NOTE segment (an NT_PRSTATUS note
+//! per vCPU, then a "QEMU" note per vCPU holding QEMU's `QEMUCPUState`) and one PT_LOAD per
+//! RAM block, followed by the memory.
+
+use kvm_bindings::kvm_segment;
+
+use crate::cpu_state::CpuState;
+
+const PAGE: u64 = 4096;
+
+fn put16(b: &mut Vec<u8>, v: u16) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+fn put32(b: &mut Vec<u8>, v: u32) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+fn put64(b: &mut Vec<u8>, v: u64) {
+    b.extend_from_slice(&v.to_le_bytes());
+}
+
+const NT_PRSTATUS: u32 = 1;
+/// QEMU's note type for its `QEMUCPUState` note.
+const NT_QEMU: u32 = 0;
+const PRSTATUS_SIZE: usize = 336;
+const QEMU_CPUSTATE_SIZE: usize = 440;
+
+/// One ELF note: namesz, descsz, type, name and desc each padded to 4 bytes.
+fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
+    put32(out, name.len() as u32 + 1);
+    put32(out, desc.len() as u32);
+    put32(out, ty);
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(desc);
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+}
+
+/// x86_64 `elf_prstatus` as QEMU's `x86_64_write_elf64_note` fills it.
+fn prstatus(index: usize, s: &CpuState) -> Vec<u8> {
+    let r = &s.regs;
+    let sr = &s.sregs;
+    let mut d = vec![0u8; 32];
+    put32(&mut d, index as u32 + 1); // pr_pid
+    d.resize(32 + 4 + 76, 0);
+    for v in [
+        r.r15,
+        r.r14,
+        r.r13,
+        r.r12,
+        r.rbp,
+        r.rbx,
+        r.r11,
+        r.r10,
+        r.r9,
+        r.r8,
+        r.rax,
+        r.rcx,
+        r.rdx,
+        r.rsi,
+        r.rdi,
+        0, // orig_rax
+        r.rip,
+        u64::from(sr.cs.selector),
+        r.rflags,
+        r.rsp,
+        u64::from(sr.ss.selector),
+        sr.fs.base,
+        sr.gs.base,
+        u64::from(sr.ds.selector),
+        u64::from(sr.es.selector),
+        u64::from(sr.fs.selector),
+        u64::from(sr.gs.selector),
+    ] {
+        put64(&mut d, v);
+    }
+    d.resize(PRSTATUS_SIZE, 0);
+    d
+}
+
+/// QEMU's segment-cache flag word for a KVM segment.
+fn seg_flags(s: &kvm_segment) -> u32 {
+    (u32::from(s.type_) << 8)
+        | (u32::from(s.s) << 12)
+        | (u32::from(s.dpl) << 13)
+        | (u32::from(s.present != 0 && s.unusable == 0) << 15)
+        | (u32::from(s.avl) << 20)
+        | (u32::from(s.l) << 21)
+        | (u32::from(s.db) << 22)
+        | (u32::from(s.g) << 23)
+}
+
+fn qemu_segment(d: &mut Vec<u8>, selector: u16, limit: u32, flags: u32, base: u64) {
+    put32(d, u32::from(selector));
+    put32(d, limit);
+    put32(d, flags);
+    put32(d, 0);
+    put64(d, base);
+}
+
+/// QEMU's `QEMUCPUState` (version 1).
+fn qemu_cpu_state(s: &CpuState) -> Vec<u8> {
+    let r = &s.regs;
+    let sr = &s.sregs;
+    let mut d = Vec::with_capacity(QEMU_CPUSTATE_SIZE);
+    put32(&mut d, 1);
+    put32(&mut d, QEMU_CPUSTATE_SIZE as u32);
+    for v in [
+        r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rsp, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12,
+        r.r13, r.r14, r.r15, r.rip, r.rflags,
+    ] {
+        put64(&mut d, v);
+    }
+    for seg in [
+        &sr.cs, &sr.ds, &sr.es, &sr.fs, &sr.gs, &sr.ss, &sr.ldt, &sr.tr,
+    ] {
+        qemu_segment(&mut d, seg.selector, seg.limit, seg_flags(seg), seg.base);
+    }
+    qemu_segment(&mut d, 0, u32::from(sr.gdt.limit), 0, sr.gdt.base);
+    qemu_segment(&mut d, 0, u32::from(sr.idt.limit), 0, sr.idt.base);
+    for v in [sr.cr0, 0, sr.cr2, sr.cr3, sr.cr4] {
+        put64(&mut d, v);
+    }
+    put64(&mut d, 0); // kernel_gs_base: an MSR not read here
+    debug_assert_eq!(d.len(), QEMU_CPUSTATE_SIZE);
+    d
+}
+
+/// The file's parts before the memory, written (and failing) separately as QEMU does.
+pub struct Headers {
+    /// The ELF header.
+    pub ehdr: Vec<u8>,
+    /// The program header table.
+    pub phdrs: Vec<u8>,
+    /// The notes, padded to the first memory byte.
+    pub notes: Vec<u8>,
+}
+
+/// The ELF header, program headers and notes, padded to the first memory byte.
+pub fn elf_headers(blocks: &[(u64, u64)], cpus: &[CpuState]) -> Headers {
+    let mut notes = Vec::new();
+    for (i, c) in cpus.iter().enumerate() {
+        note(&mut notes, "CORE", NT_PRSTATUS, &prstatus(i, c));
+    }
+    for c in cpus {
+        note(&mut notes, "QEMU", NT_QEMU, &qemu_cpu_state(c));
+    }
+    let phnum = 1 + blocks.len();
+    let note_off = 64 + 56 * phnum as u64;
+    let mut off = (note_off + notes.len() as u64).div_ceil(PAGE) * PAGE;
+    let mut offsets = Vec::new();
+    for b in blocks {
+        offsets.push(off);
+        off += b.1;
+    }
+
+    let mut h = Vec::with_capacity(off.min(1 << 20) as usize);
+    h.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+    h.resize(16, 0);
+    put16(&mut h, 4); // ET_CORE
+    put16(&mut h, 62); // EM_X86_64
+    put32(&mut h, 1); // EV_CURRENT
+    put64(&mut h, 0); // e_entry
+    put64(&mut h, 64); // e_phoff
+    put64(&mut h, 0); // e_shoff
+    put32(&mut h, 0); // e_flags
+    put16(&mut h, 64); // e_ehsize
+    put16(&mut h, 56); // e_phentsize
+    put16(&mut h, phnum as u16);
+    put16(&mut h, 64); // e_shentsize
+    put16(&mut h, 0); // e_shnum
+    put16(&mut h, 0); // e_shstrndx
+                      // PT_NOTE
+    put32(&mut h, 4);
+    put32(&mut h, 0);
+    put64(&mut h, note_off);
+    put64(&mut h, 0);
+    put64(&mut h, 0);
+    put64(&mut h, notes.len() as u64);
+    put64(&mut h, notes.len() as u64);
+    put64(&mut h, 0);
+    for (b, o) in blocks.iter().zip(&offsets) {
+        put32(&mut h, 1); // PT_LOAD
+        put32(&mut h, 0);
+        put64(&mut h, *o);
+        put64(&mut h, 0); // p_vaddr: no paging
+        put64(&mut h, b.0);
+        put64(&mut h, b.1);
+        put64(&mut h, b.1);
+        put64(&mut h, 0);
+    }
+    let phdrs = h.split_off(64);
+    let first = offsets
+        .first()
+        .copied()
+        .unwrap_or(note_off + notes.len() as u64);
+    notes.resize((first - note_off) as usize, 0);
+    Headers {
+        ehdr: h,
+        phdrs,
+        notes,
+    }
+}

@@ -370,3 +370,212 @@ fn dump_guest_memory_elf() {
         "Error: Parameter 'length' is missing\r\n"
     );
 }
+
+/// A FIFO's reader that opens it at once (so the writer's open succeeds) but reads only when
+/// told: until then the writer blocks once the pipe is full, which holds a dump in `active`.
+struct HeldReader {
+    go: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Vec<u8>>,
+}
+
+fn held_reader(fifo: &std::path::Path) -> HeldReader {
+    let cpath = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0, "mkfifo");
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let path = fifo.to_path_buf();
+    let thread = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path).expect("open FIFO for reading");
+        let _ = wait.recv();
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).expect("read FIFO");
+        v
+    });
+    HeldReader { go, thread }
+}
+
+impl HeldReader {
+    fn drain(self) -> Vec<u8> {
+        let _ = self.go.send(());
+        self.thread.join().expect("reader thread")
+    }
+}
+
+fn names(transcript: &[Vec<u8>]) -> Vec<String> {
+    transcript
+        .iter()
+        .map(|m| event_name(m).unwrap_or_else(|| "reply".into()))
+        .collect()
+}
+
+#[test]
+fn dump_guest_memory_detached() {
+    let dir = TempDir::new("dumpdetach");
+    let (_vm, mut qmp) = start(&dir);
+    qmp.take_events();
+    let ram = 256u64 << 20;
+
+    // As QEMU: STOP, then the reply at once; the dump runs on in the background.
+    let fifo = dir.join("core.fifo");
+    let reader = held_reader(&fifo);
+    let msg = serde_json::json!({"execute": "dump-guest-memory", "arguments": {"paging": false,
+        "protocol": format!("file:{}", fifo.display()), "detach": true}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    assert_eq!(names(&transcript), ["STOP", "reply"]);
+    assert_eq!(json(&transcript[1])["return"], serde_json::json!({}));
+
+    // While it runs (held by the unread pipe): active, the VM in save-vm, and QEMU's
+    // refusals of another dump, stop and cont.
+    let q = cmd(&mut qmp, "query-dump", Value::Null);
+    assert_eq!(
+        q["return"],
+        serde_json::json!({"status": "active", "completed": 0, "total": ram})
+    );
+    let s = cmd(&mut qmp, "query-status", Value::Null);
+    assert_eq!(
+        s["return"],
+        serde_json::json!({"status": "save-vm", "running": false})
+    );
+    let again = serde_json::json!({"paging": false,
+        "protocol": format!("file:{}", dir.join("other.elf").display()), "detach": true});
+    for (name, args) in [
+        ("dump-guest-memory", again),
+        ("stop", Value::Null),
+        ("cont", Value::Null),
+    ] {
+        let r = cmd(&mut qmp, name, args);
+        assert_eq!(
+            r["error"],
+            serde_json::json!({"class": "GenericError",
+                "desc": "There is a dump in process, please wait."}),
+            "{name}"
+        );
+    }
+    let r = cmd(
+        &mut qmp,
+        "human-monitor-command",
+        serde_json::json!({"command-line": "info dump"}),
+    );
+    assert_eq!(r["return"], "Status: active\r\nFinished: 0.00 %\r\n");
+    assert!(qmp.take_events().is_empty(), "no events while it runs");
+
+    // The end: DUMP_COMPLETED with query-dump's result, then RESUME.
+    let file = reader.drain();
+    let end: Vec<Vec<u8>> = (0..2)
+        .map(|_| {
+            qmp.read_message_timeout(Duration::from_secs(30))
+                .expect("the dump's events")
+        })
+        .collect();
+    assert_eq!(names(&end), ["DUMP_COMPLETED", "RESUME"]);
+    assert_eq!(
+        json(&end[0])["data"],
+        serde_json::json!({"result": {"status": "completed", "completed": ram, "total": ram}})
+    );
+    let q = cmd(&mut qmp, "query-dump", Value::Null);
+    assert_eq!(
+        q["return"],
+        serde_json::json!({"status": "completed", "completed": ram, "total": ram})
+    );
+    let s = cmd(&mut qmp, "query-status", Value::Null);
+    assert_eq!(s["return"]["status"], "running");
+
+    // The core is whole: every byte of RAM, the guest's patterns where they belong.
+    let core = parse(&file);
+    assert_eq!(core.loads.iter().map(|l| l.filesz).sum::<u64>(), ram);
+    let l = core
+        .loads
+        .iter()
+        .find(|l| l.paddr <= PATTERN_BYTES_GPA && PATTERN_BYTES_GPA < l.paddr + l.filesz)
+        .expect("pattern GPA dumped");
+    let o = (l.offset + PATTERN_BYTES_GPA - l.paddr) as usize;
+    assert!(file[o..o + PATTERN_BYTES_LEN]
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == (i & 0xff) as u8));
+    assert_eq!(core.notes.iter().filter(|n| n.0 == "CORE").count(), 2);
+
+    // A detached dump of a stopped VM: no STOP or RESUME, the VM stays paused.
+    cmd(&mut qmp, "stop", Value::Null);
+    qmp.wait_event("STOP");
+    qmp.take_events();
+    let paused = dir.join("paused.elf");
+    let msg = serde_json::json!({"execute": "dump-guest-memory", "arguments": {"paging": false,
+        "protocol": format!("file:{}", paused.display()), "detach": true}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    assert_eq!(names(&transcript), ["reply"]);
+    qmp.wait_event_timeout("DUMP_COMPLETED", Duration::from_secs(30))
+        .expect("DUMP_COMPLETED");
+    assert!(
+        qmp.read_for(Duration::from_millis(300)).is_empty(),
+        "no RESUME"
+    );
+    let s = cmd(&mut qmp, "query-status", Value::Null);
+    assert_eq!(s["return"]["status"], "paused");
+    assert_eq!(parse(&read(&paused)).loads.len(), core.loads.len());
+
+    // HMP's -d: the same, with an empty answer at once.
+    cmd(&mut qmp, "cont", Value::Null);
+    qmp.wait_event("RESUME");
+    qmp.take_events();
+    let hpath = dir.join("hmp.elf");
+    let r = cmd(
+        &mut qmp,
+        "human-monitor-command",
+        serde_json::json!({"command-line": format!("dump-guest-memory -d {}", hpath.display())}),
+    );
+    assert_eq!(r["return"], "");
+    let mut order = names(&qmp.take_events());
+    while order.len() < 3 {
+        let m = qmp
+            .read_message_timeout(Duration::from_secs(30))
+            .expect("the dump's events");
+        order.extend(names(&[m]));
+    }
+    assert_eq!(order, ["STOP", "DUMP_COMPLETED", "RESUME"]);
+    assert_eq!(parse(&read(&hpath)).loads.len(), core.loads.len());
+}
+
+#[test]
+fn dump_to_a_blocking_fifo_does_not_stop_other_monitors() {
+    // A plain dump answers after the file is written; meanwhile the monitor's in-band queue
+    // waits, but another monitor works and can quit the process.
+    let dir = TempDir::new("dumpfifo");
+    let sock2 = dir.path().join("qmp2.sock");
+    let sock = dir.path().join("qmp.sock");
+    let qmp1 = format!("unix:{},server=on,wait=off", sock.display());
+    let qmp2 = format!("unix:{},server=on,wait=off", sock2.display());
+    let args = [
+        "-m", "64", "-display", "none", "-serial", "stdio", "-qmp", &qmp1, "-qmp", &qmp2,
+    ];
+    let mut vm = VmmProcess::spawn(&args);
+    vm.wait_for(READY, BOOT);
+    let mut a = QmpClient::connect_unix(&sock, BOOT).expect("connect QMP");
+    a.negotiate();
+    let mut b = QmpClient::connect_unix(&sock2, BOOT).expect("connect QMP 2");
+    b.negotiate();
+
+    let fifo = dir.join("nobody-reads");
+    let cpath = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0, "mkfifo");
+    let msg = serde_json::json!({"execute": "dump-guest-memory", "id": "d",
+        "arguments": {"paging": false, "protocol": format!("file:{}", fifo.display())}});
+    a.send(msg.to_string().as_bytes());
+    a.send(br#"{"execute":"query-status","id":"after"}"#);
+    assert!(
+        a.read_for(Duration::from_millis(300)).is_empty(),
+        "nothing while the file does not open"
+    );
+    let r = cmd(&mut b, "query-status", Value::Null);
+    assert_eq!(r["return"]["status"], "running", "{r}");
+    let r = cmd(&mut b, "query-dump", Value::Null);
+    assert_eq!(r["return"]["status"], "none", "{r}");
+    let r = cmd(&mut b, "quit", Value::Null);
+    assert_eq!(r["return"], serde_json::json!({}));
+    assert!(
+        vm.wait_exit(Duration::from_secs(10)).is_some(),
+        "quit exits"
+    );
+}

@@ -621,7 +621,7 @@ impl EventLoop {
                 vm.hmp(&a.command_line, a.cpu_index, &context, fx)
                     .map(Value::String)
             }
-            other => return vm.execute(other, fx),
+            other => return vm.execute(other, &mut self.monitors[i].named_fds, fx),
         })
     }
 

@@ -1,7 +1,7 @@
 //! What the monitors need from the virtual machine: the VMM implements [`Vm`].
 
 use std::any::Any;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 
 use qapi::{Command, QapiError};
 use serde_json::Value;
@@ -70,6 +70,21 @@ pub struct Effects {
     pub exit: Option<i32>,
 }
 
+/// The descriptors of the monitor a command came from (`getfd`), for `fd:NAME` arguments.
+pub trait FdSource {
+    /// Takes the descriptor named `name` (it is no longer the monitor's).
+    fn take_fd(&mut self, name: &str) -> Option<OwnedFd>;
+}
+
+/// A monitor without descriptors (HMP).
+pub struct NoFds;
+
+impl FdSource for NoFds {
+    fn take_fd(&mut self, _name: &str) -> Option<OwnedFd> {
+        None
+    }
+}
+
 /// What HMP commands need from the monitors' side (the live state `info chardev` shows).
 #[derive(Debug, Clone, Default)]
 pub struct HmpContext {
@@ -87,8 +102,9 @@ pub enum HostQuit {
 }
 
 pub trait Vm {
-    /// Runs a checked QMP command that needs the machine.
-    fn execute(&mut self, command: Command, effects: &mut Effects) -> Reply;
+    /// Runs a checked QMP command that needs the machine; `fds` are its monitor's.
+    fn execute(&mut self, command: Command, fds: &mut dyn FdSource, effects: &mut Effects)
+        -> Reply;
 
     /// Continues a command whose job ended with [`JobOutput::Step`], on the main thread. It
     /// runs even if the client that sent the command has gone (the result is then dropped).

@@ -579,3 +579,48 @@ fn dump_to_a_blocking_fifo_does_not_stop_other_monitors() {
         "quit exits"
     );
 }
+
+#[test]
+fn dump_guest_memory_to_a_getfd_descriptor() {
+    // libvirt's way: the core goes to a descriptor passed with getfd, which the dump takes
+    // (QEMU's monitor_get_fd): the name is gone afterwards.
+    let dir = TempDir::new("dumpfd");
+    let (_vm, mut qmp) = start(&dir);
+    let path = dir.join("fd.elf");
+    let file = std::fs::File::create(&path).expect("create");
+    use std::os::fd::AsRawFd;
+    let r = json(&qmp.command_with_fds(
+        br#"{"execute":"getfd","arguments":{"fdname":"core"}}"#,
+        &[file.as_raw_fd()],
+    ));
+    assert_eq!(r["return"], serde_json::json!({}), "{r}");
+    drop(file);
+    // Earlier checks come first and leave the descriptor in place.
+    let r = cmd(
+        &mut qmp,
+        "dump-guest-memory",
+        serde_json::json!({"paging": false, "protocol": "fd:core", "begin": 0}),
+    );
+    assert_eq!(r["error"]["desc"], "Parameter 'length' is missing");
+    qmp.take_events();
+    let msg = serde_json::json!({"execute": "dump-guest-memory",
+        "arguments": {"paging": false, "protocol": "fd:core"}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    assert_eq!(
+        names(&transcript),
+        ["STOP", "DUMP_COMPLETED", "RESUME", "reply"]
+    );
+    let core = parse(&read(&path));
+    assert_eq!(core.loads.iter().map(|l| l.filesz).sum::<u64>(), 256 << 20);
+    let r = cmd(
+        &mut qmp,
+        "dump-guest-memory",
+        serde_json::json!({"paging": false, "protocol": "fd:core"}),
+    );
+    assert_eq!(
+        r["error"]["desc"],
+        "File descriptor named 'core' has not been found"
+    );
+    let r = cmd(&mut qmp, "closefd", serde_json::json!({"fdname": "core"}));
+    assert_eq!(r["error"]["desc"], "File descriptor named 'core' not found");
+}

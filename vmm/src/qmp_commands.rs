@@ -1,6 +1,6 @@
 //! QMP commands that act on the machine, each answering as QEMU 10 does for this machine.
 
-use monitor::vm::{Effects, Reply};
+use monitor::vm::{Effects, FdSource, Reply};
 use qapi::types::{
     CpuInfoFast, CpuInfoFastVariant, CpuInstanceProperties, CurrentMachineParams, HotpluggableCPU,
     KvmInfo, MachineInfo, MemorySizeSummary, NameInfo, StatusInfo, SysEmuTarget, TargetInfo,
@@ -14,7 +14,12 @@ use crate::run_state::{RunState, ShutdownCause};
 use crate::vm_backend::{empty, to_value, VmBackend};
 
 /// Runs a command; those that write files answer later, from a worker thread.
-pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Reply {
+pub fn execute(
+    vm: &mut VmBackend,
+    command: Command,
+    fds: &mut dyn FdSource,
+    fx: &mut Effects,
+) -> Reply {
     match command {
         Command::Memsave(a) => {
             let cpu = match a.cpu_index {
@@ -39,6 +44,7 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Reply 
                 length: a.length,
                 format: a.format,
             },
+            fds,
             fx,
         ),
         other => Reply::Now(execute_now(vm, other, fx)),

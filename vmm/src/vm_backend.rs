@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use devices::bus::lock;
 use devices::MachineRequest;
-use monitor::vm::{Effects, HmpContext, HostQuit, Reply, Vm};
+use monitor::vm::{Effects, FdSource, HmpContext, HostQuit, Reply, Vm};
 use qapi::types::{ResetEventData, ShutdownCause as QShutdownCause, ShutdownEventData};
 use qapi::{Command, ErrorClass, Event, QapiError};
 use serde_json::{json, Value};
@@ -178,8 +178,8 @@ impl VmBackend {
 }
 
 impl Vm for VmBackend {
-    fn execute(&mut self, command: Command, fx: &mut Effects) -> Reply {
-        qmp_commands::execute(self, command, fx)
+    fn execute(&mut self, command: Command, fds: &mut dyn FdSource, fx: &mut Effects) -> Reply {
+        qmp_commands::execute(self, command, fds, fx)
     }
 
     fn job_step(&mut self, state: Box<dyn Any + Send>, fx: &mut Effects) -> Reply {

@@ -12,9 +12,10 @@ mod elf;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 
-use monitor::vm::{Effects, Job, JobOutput, Reply};
+use monitor::vm::{Effects, FdSource, Job, JobOutput, Reply};
 use qapi::types::{DumpCompletedEventData, DumpGuestMemoryFormat, DumpQueryResult, DumpStatus};
 use qapi::{Event, QapiError};
 use vm_memory::{GuestAddress, GuestMemoryBackend};
@@ -115,35 +116,42 @@ pub enum Step {
     Written(Result<(), String>),
 }
 
+/// Where the core goes.
+enum Output {
+    /// `file:PATH`, to create.
+    Path(String),
+    /// `fd:NAME`, taken from the monitor.
+    Fd(OwnedFd),
+}
+
 /// `dump-guest-memory`, with QEMU's checks in QEMU's order.
-pub fn dump_guest_memory(vm: &mut VmBackend, req: Request, fx: &mut Effects) -> Reply {
-    match checks(vm, &req) {
+pub fn dump_guest_memory(
+    vm: &mut VmBackend,
+    req: Request,
+    fds: &mut dyn FdSource,
+    fx: &mut Effects,
+) -> Reply {
+    match checks(vm, &req, fds) {
         Err(e) => Reply::Now(Err(e)),
-        Ok(path) if req.detach => {
-            let file = match create(&path) {
-                Ok(f) => f,
-                Err(e) => return Reply::Now(Err(e)),
-            };
+        Ok(Output::Fd(fd)) => {
+            // Nothing to open: straight to dump_init.
             vm.dump = Some(InFlight::default());
-            let work = match start(vm, &req, fx) {
-                Ok(work) => work,
-                Err(e) => return Reply::Now(Err(e)),
-            };
-            let events = vm.machine_events();
-            let spawned = std::thread::Builder::new()
-                .name("dump_thread".into())
-                .spawn({
-                    let events = events.clone();
-                    move || events.dump_done(work.write(file).err())
-                });
-            if let Err(e) = spawned {
-                let error = format!("dump: {e}");
-                set_failed();
-                events.dump_done(Some(error));
+            let file = Ok(File::from(fd));
+            if req.detach {
+                detach(vm, file, &req, fx)
+            } else {
+                step(vm, Step::Opened { file, request: req }, fx)
             }
-            Reply::Now(Ok(empty()))
         }
-        Ok(path) => {
+        Ok(Output::Path(path)) if req.detach => {
+            // As QEMU, the detached dump's file opens here, before the reply.
+            let file = create(&path);
+            if file.is_ok() {
+                vm.dump = Some(InFlight::default());
+            }
+            detach(vm, file, &req, fx)
+        }
+        Ok(Output::Path(path)) => {
             // Held from now on, so that no other dump starts while the file opens.
             vm.dump = Some(InFlight::default());
             Reply::Later(Job::new(move || {
@@ -154,6 +162,35 @@ pub fn dump_guest_memory(vm: &mut VmBackend, req: Request, fx: &mut Effects) -> 
             }))
         }
     }
+}
+
+/// A detached dump: started here, written by its own thread, ended by a machine event.
+fn detach(
+    vm: &mut VmBackend,
+    file: Result<File, QapiError>,
+    req: &Request,
+    fx: &mut Effects,
+) -> Reply {
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => return Reply::Now(Err(e)),
+    };
+    let work = match start(vm, req, fx) {
+        Ok(work) => work,
+        Err(e) => return Reply::Now(Err(e)),
+    };
+    let events = vm.machine_events();
+    let spawned = std::thread::Builder::new()
+        .name("dump_thread".into())
+        .spawn({
+            let events = events.clone();
+            move || events.dump_done(work.write(file).err())
+        });
+    if let Err(e) = spawned {
+        set_failed();
+        events.dump_done(Some(format!("dump: {e}")));
+    }
+    Reply::Now(Ok(empty()))
 }
 
 /// The main thread's part after a plain dump's worker.
@@ -200,8 +237,8 @@ fn set_failed() {
     set_progress(DumpStatus::Failed, done, total);
 }
 
-/// The checks before `dump_init`; returns the file to create.
-fn checks(vm: &VmBackend, req: &Request) -> Result<String, QapiError> {
+/// The checks before `dump_init`; returns where the core goes.
+fn checks(vm: &VmBackend, req: &Request, fds: &mut dyn FdSource) -> Result<Output, QapiError> {
     check_not_in_progress(vm)?;
     let format = req.format.unwrap_or(DumpGuestMemoryFormat::Elf);
     if format == DumpGuestMemoryFormat::WinDmp {
@@ -228,13 +265,12 @@ fn checks(vm: &VmBackend, req: &Request) -> Result<String, QapiError> {
         )));
     }
     if let Some(name) = req.protocol.strip_prefix("fd:") {
-        // Named descriptors (getfd) are kept by the monitor, out of reach here.
-        return Err(QapiError::generic(format!(
-            "File descriptor named '{name}' has not been found"
-        )));
+        return fds.take_fd(name).map(Output::Fd).ok_or_else(|| {
+            QapiError::generic(format!("File descriptor named '{name}' has not been found"))
+        });
     }
     match req.protocol.strip_prefix("file:") {
-        Some(path) => Ok(path.to_string()),
+        Some(path) => Ok(Output::Path(path.to_string())),
         None => Err(QapiError::generic(
             "parameter 'protocol' must start with 'file:' or 'fd:'",
         )),

@@ -13,7 +13,7 @@ use hmp_commands::{
     CpuRegs, HmpResult, HmpState, HmpTarget, HotpluggableCpu, QomSetValue, RunStatus, Segment,
 };
 use kvm_bindings::kvm_segment;
-use monitor::vm::{Effects, HmpContext};
+use monitor::vm::{Effects, HmpContext, NoFds};
 use qapi::{Command, QapiError};
 use serde_json::{json, Map, Value};
 use vm_memory::{GuestAddress, GuestMemoryBackend};
@@ -105,12 +105,12 @@ impl Target<'_> {
         // Run-state changes make cached registers stale.
         self.cpu_states.clear();
         // HMP waits for file I/O, as QEMU's does.
-        qmp_commands::execute(self.vm, command, self.fx).wait(self.vm, self.fx)
+        qmp_commands::execute(self.vm, command, &mut NoFds, self.fx).wait(self.vm, self.fx)
     }
 
     fn qmp_unit(&mut self, command: Command) -> HmpResult<()> {
         self.cpu_states.clear();
-        qmp_commands::execute(self.vm, command, self.fx)
+        qmp_commands::execute(self.vm, command, &mut NoFds, self.fx)
             .wait(self.vm, self.fx)
             .map(|_| ())
             .map_err(desc)
@@ -463,6 +463,7 @@ impl HmpTarget for Target<'_> {
                 length: range.map(|r| r.1 as i64),
                 format: None,
             },
+            &mut NoFds,
             self.fx,
         )
         .wait(self.vm, self.fx)

@@ -4,6 +4,7 @@
 
 use kvm_bindings::kvm_segment;
 
+use super::mapping::Mapping;
 use crate::cpu_state::CpuState;
 
 const PAGE: u64 = 4096;
@@ -134,14 +135,35 @@ fn qemu_cpu_state(s: &CpuState) -> Vec<u8> {
 pub struct Headers {
     /// The ELF header.
     pub ehdr: Vec<u8>,
-    /// The program header table.
+    /// The program header table, and the section header that holds the real count when it
+    /// does not fit `e_phnum` (PN_XNUM).
     pub phdrs: Vec<u8>,
     /// The notes, padded to the first memory byte.
     pub notes: Vec<u8>,
 }
 
-/// The ELF header, program headers and notes, padded to the first memory byte.
-pub fn elf_headers(blocks: &[(u64, u64)], cpus: &[CpuState]) -> Headers {
+/// `e_phnum`'s escape: the count is in section 0's `sh_info`.
+const PN_XNUM: u64 = 0xffff;
+
+/// The file offset and size of a mapping's bytes (QEMU's `get_offset_range`): the memory
+/// follows the headers block after block; a mapping outside them has offset -1 and no bytes.
+fn offset_range(m: &Mapping, blocks: &[(u64, u64)], block_offsets: &[u64]) -> (u64, u64) {
+    for (&(start, len), &off) in blocks.iter().zip(block_offsets) {
+        if m.phys >= start && m.phys < start + len {
+            let filesz = if m.phys + m.length <= start + len {
+                m.length
+            } else {
+                len - (m.phys - start)
+            };
+            return (off + (m.phys - start), filesz);
+        }
+    }
+    (u64::MAX, 0)
+}
+
+/// The ELF header, program headers (a PT_NOTE, then a PT_LOAD per mapping) and notes, padded
+/// to the first memory byte; `blocks` are the memory written after them, in order.
+pub fn elf_headers(blocks: &[(u64, u64)], mappings: &[Mapping], cpus: &[CpuState]) -> Headers {
     let mut notes = Vec::new();
     for (i, c) in cpus.iter().enumerate() {
         note(&mut notes, "CORE", NT_PRSTATUS, &prstatus(i, c));
@@ -149,16 +171,18 @@ pub fn elf_headers(blocks: &[(u64, u64)], cpus: &[CpuState]) -> Headers {
     for c in cpus {
         note(&mut notes, "QEMU", NT_QEMU, &qemu_cpu_state(c));
     }
-    let phnum = 1 + blocks.len();
-    let note_off = 64 + 56 * phnum as u64;
+    let phdr_num = 1 + mappings.len() as u64;
+    let have_section = mappings.len() as u64 >= PN_XNUM - 2;
+    let note_off = 64 + 56 * phdr_num + if have_section { 64 } else { 0 };
     let mut off = (note_off + notes.len() as u64).div_ceil(PAGE) * PAGE;
+    let first = off;
     let mut offsets = Vec::new();
     for b in blocks {
         offsets.push(off);
         off += b.1;
     }
 
-    let mut h = Vec::with_capacity(off.min(1 << 20) as usize);
+    let mut h = Vec::with_capacity(64);
     h.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
     h.resize(16, 0);
     put16(&mut h, 4); // ET_CORE
@@ -166,42 +190,46 @@ pub fn elf_headers(blocks: &[(u64, u64)], cpus: &[CpuState]) -> Headers {
     put32(&mut h, 1); // EV_CURRENT
     put64(&mut h, 0); // e_entry
     put64(&mut h, 64); // e_phoff
-    put64(&mut h, 0); // e_shoff
+    put64(&mut h, if have_section { 64 + 56 * phdr_num } else { 0 }); // e_shoff
     put32(&mut h, 0); // e_flags
     put16(&mut h, 64); // e_ehsize
     put16(&mut h, 56); // e_phentsize
-    put16(&mut h, phnum as u16);
+    put16(&mut h, phdr_num.min(PN_XNUM) as u16);
     put16(&mut h, 64); // e_shentsize
-    put16(&mut h, 0); // e_shnum
+    put16(&mut h, u16::from(have_section)); // e_shnum
     put16(&mut h, 0); // e_shstrndx
-                      // PT_NOTE
-    put32(&mut h, 4);
-    put32(&mut h, 0);
-    put64(&mut h, note_off);
-    put64(&mut h, 0);
-    put64(&mut h, 0);
-    put64(&mut h, notes.len() as u64);
-    put64(&mut h, notes.len() as u64);
-    put64(&mut h, 0);
-    for (b, o) in blocks.iter().zip(&offsets) {
-        put32(&mut h, 1); // PT_LOAD
-        put32(&mut h, 0);
-        put64(&mut h, *o);
-        put64(&mut h, 0); // p_vaddr: no paging
-        put64(&mut h, b.0);
-        put64(&mut h, b.1);
-        put64(&mut h, b.1);
-        put64(&mut h, 0);
+
+    let mut p = Vec::with_capacity(56 * phdr_num as usize + 64);
+    // PT_NOTE
+    put32(&mut p, 4);
+    put32(&mut p, 0);
+    put64(&mut p, note_off);
+    put64(&mut p, 0);
+    put64(&mut p, 0);
+    put64(&mut p, notes.len() as u64);
+    put64(&mut p, notes.len() as u64);
+    put64(&mut p, 0);
+    for m in mappings {
+        let (offset, filesz) = offset_range(m, blocks, &offsets);
+        put32(&mut p, 1); // PT_LOAD
+        put32(&mut p, 0);
+        put64(&mut p, offset);
+        // No virtual address shows as the physical one, as in QEMU.
+        put64(&mut p, if m.virt != 0 { m.virt } else { m.phys });
+        put64(&mut p, m.phys);
+        put64(&mut p, filesz);
+        put64(&mut p, m.length);
+        put64(&mut p, 0);
     }
-    let phdrs = h.split_off(64);
-    let first = offsets
-        .first()
-        .copied()
-        .unwrap_or(note_off + notes.len() as u64);
+    if have_section {
+        let mut shdr = [0u8; 64];
+        shdr[44..48].copy_from_slice(&(phdr_num.min(u64::from(u32::MAX)) as u32).to_le_bytes());
+        p.extend_from_slice(&shdr);
+    }
     notes.resize((first - note_off) as usize, 0);
     Headers {
         ehdr: h,
-        phdrs,
+        phdrs: p,
         notes,
     }
 }

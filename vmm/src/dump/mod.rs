@@ -9,6 +9,7 @@
 //! main thread, as QEMU does, replies at once, and its end comes back as a machine event.
 
 mod elf;
+mod mapping;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -294,15 +295,9 @@ fn start(vm: &mut VmBackend, req: &Request, fx: &mut Effects) -> Result<Work, Qa
     vm.vm_stop(RunState::SaveVm, fx);
     vm.dump = Some(InFlight { resume });
     match prepare(vm, req) {
-        Ok((blocks, cpus)) => {
-            let total = blocks.iter().map(|b| b.1).sum();
-            set_progress(DumpStatus::Active, 0, total);
-            Ok(Work {
-                mem: vm.machine.mem().clone(),
-                blocks,
-                cpus,
-                total,
-            })
+        Ok(work) => {
+            set_progress(DumpStatus::Active, 0, work.total);
+            Ok(work)
         }
         Err(e) => {
             set_failed();
@@ -314,9 +309,11 @@ fn start(vm: &mut VmBackend, req: &Request, fx: &mut Effects) -> Result<Work, Qa
 
 type Blocks = Vec<(u64, u64)>;
 
-/// The RAM blocks to dump (filtered by begin/length) and every vCPU's registers.
-fn prepare(vm: &VmBackend, req: &Request) -> Result<(Blocks, Vec<CpuState>), QapiError> {
-    let mut blocks = ram_regions(vm.machine.ram_size());
+/// The RAM blocks to dump (filtered by begin/length), the mappings that describe them
+/// (`paging`: from the guest's page tables) and every vCPU's registers.
+fn prepare(vm: &VmBackend, req: &Request) -> Result<Work, QapiError> {
+    let all = ram_regions(vm.machine.ram_size());
+    let mut blocks = all.clone();
     if let (Some(begin), Some(length)) = (req.begin, req.length) {
         if length == 0 {
             return Err(QapiError::generic(
@@ -341,13 +338,31 @@ fn prepare(vm: &VmBackend, req: &Request) -> Result<(Blocks, Vec<CpuState>), Qap
         .map(|i| vm.machine.cpu_state(i))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| QapiError::generic(e.to_string()))?;
-    Ok((blocks, cpus))
+    let mem = vm.machine.mem().clone();
+    let mut mappings = if req.paging {
+        let sregs: Vec<_> = cpus.iter().map(|c| &c.sregs).collect();
+        mapping::from_page_tables(&mem, &sregs, &all)
+    } else {
+        mapping::simple(&all)
+    };
+    if let (Some(begin), Some(length)) = (req.begin, req.length) {
+        mappings.filter(begin as u64, length as u64);
+    }
+    let total = blocks.iter().map(|b| b.1).sum();
+    Ok(Work {
+        mem,
+        blocks,
+        mappings: mappings.list,
+        cpus,
+        total,
+    })
 }
 
 /// What the writer needs, taken on the main thread.
 struct Work {
     mem: GuestRam,
     blocks: Blocks,
+    mappings: Vec<mapping::Mapping>,
     cpus: Vec<CpuState>,
     total: u64,
 }
@@ -369,7 +384,7 @@ impl Work {
             let what = what.to_string();
             move |e: std::io::Error| format!("dump: failed to {what}: {}", os_text(&e))
         };
-        let headers = elf_headers(&self.blocks, &self.cpus);
+        let headers = elf_headers(&self.blocks, &self.mappings, &self.cpus);
         file.write_all(&headers.ehdr)
             .map_err(failed("write elf header"))?;
         file.write_all(&headers.phdrs)

@@ -715,7 +715,8 @@ pub fn info(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args: &
             let (status, completed, total) = target.dump_status();
             let mut out = format!("Status: {status}\n");
             if status == "active" && total != 0 {
-                let pct = 100.0 * completed as f64 / total as f64;
+                // QEMU keeps the percentage in a float.
+                let pct = (100.0 * completed as f64 / total as f64) as f32;
                 let _ = writeln!(out, "Finished: {pct:.2} %");
             }
             out

@@ -1,6 +1,7 @@
 //! The main thread's event loop: every monitor's chardev, the machine's event descriptor,
 //! termination signals, and the terminal feeding a serial port. Commands run here, one at a
-//! time, so monitors never run commands concurrently (as in QEMU).
+//! time, so monitors never run commands concurrently (as in QEMU); only their blocking file
+//! I/O goes to worker threads ([`crate::jobs`]), whose results come back here.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -17,17 +18,19 @@ use serde_json::Value;
 use crate::chardev::{Chardev, ChardevError, Endpoint};
 use crate::config::{ChardevConfig, MonitorConfig, MonitorMode};
 use crate::fdsets::{FdSets, NamedFds};
+use crate::jobs::{Finished, JobOwner, JobRunner};
 use crate::qmp::{EventThrottle, QmpSession, SessionConfig};
 use crate::readline::{crlf, Readline, ReadlineEvent};
 use crate::serial_feed::{MuxAction, SerialFeed};
 use crate::signals::{kill_report, SignalFd};
 use crate::socket_sink::SocketSink;
-use crate::vm::{Effects, HostQuit, Vm};
+use crate::vm::{Effects, HmpContext, HostQuit, JobOutput, Reply, Vm};
 
 const MACHINE: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const STDIN: Token = Token(2);
 const SERIAL_SPACE: Token = Token(3);
+const JOBS: Token = Token(4);
 /// Serial port `p`'s input-space eventfd.
 const SERIAL_SPACE_BASE: usize = 8;
 /// Monitor `i` uses tokens MONITOR_BASE + 2i (listener) and + 2i + 1 (client).
@@ -55,7 +58,7 @@ impl HmpSession {
     }
 
     /// Feeds input, running each complete line as an HMP command.
-    fn feed(&mut self, bytes: &[u8], vm: &mut dyn Vm, fx: &mut Effects) {
+    fn feed(&mut self, bytes: &[u8], vm: &mut dyn Vm, context: &HmpContext, fx: &mut Effects) {
         let mut completer = |line: &str| vm.hmp_complete(line);
         let mut events = self.readline.feed(bytes, &mut completer);
         loop {
@@ -68,7 +71,7 @@ impl HmpSession {
                             Vec::new()
                         } else {
                             // The command's text already has `\r\n` line ends (`Vm::hmp`).
-                            match vm.hmp(&line, None, fx) {
+                            match vm.hmp(&line, None, context, fx) {
                                 Ok(t) => t.into_bytes(),
                                 Err(e) => crlf(&format!("Error: {}\n", e.desc)),
                             }
@@ -98,6 +101,8 @@ struct Monitor {
     /// Descriptors received with the latest message, for getfd/add-fd.
     received_fds: Vec<OwnedFd>,
     named_fds: NamedFds,
+    /// Counts the slot's connections, so a job's reply reaches only the client that asked.
+    generation: u64,
 }
 
 /// A chardev no monitor uses (a serial port's), listed by `query-chardev`.
@@ -145,6 +150,7 @@ pub struct EventLoop {
     mux_monitor: Option<(HmpSession, bool)>,
     throttle: EventThrottle,
     fdsets: FdSets,
+    jobs: JobRunner,
     version: VersionInfo,
     exit: Option<i32>,
     buf: Vec<u8>,
@@ -183,6 +189,7 @@ impl EventLoop {
                 writable: true,
                 received_fds: Vec::new(),
                 named_fds: NamedFds::default(),
+                generation: 0,
             });
         }
         let mut serial_conns = Vec::new();
@@ -230,7 +237,9 @@ impl EventLoop {
                 stdin = Some(SerialFeed::new(port, mux));
             }
         }
+        let jobs = JobRunner::new(poll.registry(), JOBS)?;
         let mut lp = EventLoop {
+            jobs,
             poll,
             monitors,
             serial_conns,
@@ -309,6 +318,7 @@ impl EventLoop {
         }
         m.readable = true;
         m.writable = true;
+        m.generation += 1;
         m.session = Some(match m.mode {
             MonitorMode::Control => {
                 let mut s = QmpSession::new(SessionConfig {
@@ -353,6 +363,7 @@ impl EventLoop {
                         vm.handle_machine_events(&mut fx);
                         self.apply(fx);
                     }
+                    JOBS => self.finish_jobs(vm),
                     SIGNALS => {
                         while let Some(t) = self.signals.read() {
                             eprintln!("vmm: {}", kill_report(&t));
@@ -470,11 +481,18 @@ impl EventLoop {
                         if !fds.is_empty() {
                             m.received_fds = fds;
                         }
+                        let is_hmp = matches!(m.session, Some(Session::Hmp(_)));
+                        let context = if is_hmp {
+                            self.hmp_context()
+                        } else {
+                            HmpContext::default()
+                        };
+                        let m = &mut self.monitors[i];
                         match &mut m.session {
                             Some(Session::Qmp(s)) => s.feed(&self.buf[..n]),
                             Some(Session::Hmp(h)) => {
                                 let mut fx = Effects::default();
-                                h.feed(&self.buf[..n], vm, &mut fx);
+                                h.feed(&self.buf[..n], vm, &context, &mut fx);
                                 self.apply(fx);
                             }
                             None => {}
@@ -511,36 +529,69 @@ impl EventLoop {
             };
             ran = true;
             let mut fx = Effects::default();
-            let result = self.execute(i, request.command, vm, &mut fx);
+            let reply = self.execute(i, request.command, vm, &mut fx);
             self.apply(fx);
-            if let Some(Session::Qmp(s)) = &mut self.monitors[i].session {
-                if request.oob {
-                    s.reply_oob(request.id, result);
-                } else {
-                    s.reply(request.id, result);
-                }
-            }
+            let owner = JobOwner {
+                monitor: i,
+                generation: self.monitors[i].generation,
+                id: request.id,
+                oob: request.oob,
+            };
+            self.answer(owner, reply);
             if self.exit.is_some() {
                 return ran;
             }
         }
     }
 
+    /// Replies now, or hands the job to a worker (the session keeps the request running).
+    fn answer(&mut self, owner: JobOwner, reply: Reply) {
+        let result = match reply {
+            Reply::Now(result) => result,
+            Reply::Later(job) => return self.jobs.spawn(owner, job),
+        };
+        let m = &mut self.monitors[owner.monitor];
+        if m.generation != owner.generation {
+            return; // That client left; another may be in the slot now.
+        }
+        if let Some(Session::Qmp(s)) = &mut m.session {
+            if owner.oob {
+                s.reply_oob(owner.id, result);
+            } else {
+                s.reply(owner.id, result);
+            }
+        }
+    }
+
+    /// Takes finished jobs: the machine's next step, then the reply, which lets the
+    /// monitor go on with its queue.
+    fn finish_jobs(&mut self, vm: &mut dyn Vm) {
+        while let Some(Finished { owner, output }) = self.jobs.try_recv() {
+            let mut fx = Effects::default();
+            let reply = match output {
+                JobOutput::Done(result) => Reply::Now(result),
+                // Even if the client left: the machine may have to resume (a dump).
+                JobOutput::Step(state) => vm.job_step(state, &mut fx),
+            };
+            self.apply(fx);
+            let i = owner.monitor;
+            self.answer(owner, reply);
+            if self.exit.is_some() {
+                return;
+            }
+            self.service_monitor(i, vm);
+        }
+    }
+
     /// Commands the monitor layer answers itself; the rest go to the machine.
-    fn execute(
-        &mut self,
-        i: usize,
-        command: Command,
-        vm: &mut dyn Vm,
-        fx: &mut Effects,
-    ) -> Result<Value, QapiError> {
+    fn execute(&mut self, i: usize, command: Command, vm: &mut dyn Vm, fx: &mut Effects) -> Reply {
         let to_value = |v: Result<(), QapiError>| v.map(|()| Value::Object(Default::default()));
         let m = &mut self.monitors[i];
         let mut take_fd = || {
             let fds = std::mem::take(&mut m.received_fds);
             fds.into_iter().next()
         };
-        match command {
+        Reply::Now(match command {
             Command::QueryChardev => {
                 Ok(serde_json::to_value(self.chardev_info()).unwrap_or(Value::Null))
             }
@@ -567,10 +618,12 @@ impl EventLoop {
                 .yank(&a.instances)
                 .map(|()| Value::Object(Default::default())),
             Command::HumanMonitorCommand(a) => {
-                vm.hmp(&a.command_line, a.cpu_index, fx).map(Value::String)
+                let context = self.hmp_context();
+                vm.hmp(&a.command_line, a.cpu_index, &context, fx)
+                    .map(Value::String)
             }
-            other => vm.execute(other, fx),
-        }
+            other => return vm.execute(other, &mut self.monitors[i].named_fds, fx),
+        })
     }
 
     /// Socket chardevs register a yank instance in QEMU; nothing else here does.
@@ -607,6 +660,12 @@ impl EventLoop {
             }
         }
         Ok(())
+    }
+
+    fn hmp_context(&self) -> HmpContext {
+        HmpContext {
+            chardevs: self.chardev_info(),
+        }
     }
 
     fn chardev_info(&self) -> Vec<ChardevInfo> {
@@ -820,15 +879,19 @@ impl EventLoop {
 
     /// Runs what was typed to the monitor on the terminal mux.
     fn mux_monitor_input(&mut self, vm: &mut dyn Vm) {
-        let (Some(feed), Some((hmp, _))) = (&mut self.stdin, &mut self.mux_monitor) else {
+        let (Some(feed), Some(_)) = (&mut self.stdin, &self.mux_monitor) else {
             return;
         };
         let input = feed.take_monitor_input();
         if input.is_empty() {
             return;
         }
+        let context = self.hmp_context();
+        let Some((hmp, _)) = &mut self.mux_monitor else {
+            return;
+        };
         let mut fx = Effects::default();
-        hmp.feed(&input, vm, &mut fx);
+        hmp.feed(&input, vm, &context, &mut fx);
         let out = std::mem::take(&mut hmp.output);
         crate::serial_feed::write_stdout(&out);
         self.apply(fx);

@@ -36,6 +36,13 @@ impl NamedFds {
     }
 }
 
+impl crate::vm::FdSource for NamedFds {
+    /// QEMU's `monitor_get_fd`: the caller takes the descriptor, and the name is gone.
+    fn take_fd(&mut self, name: &str) -> Option<OwnedFd> {
+        self.fds.remove(name)
+    }
+}
+
 struct Entry {
     fd: OwnedFd,
     opaque: Option<String>,

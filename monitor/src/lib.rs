@@ -3,6 +3,7 @@ pub mod chardev;
 pub mod config;
 pub mod event_loop;
 pub mod fdsets;
+pub mod jobs;
 pub mod json;
 pub mod qmp;
 pub mod readline;

@@ -179,7 +179,10 @@ fn dump_guest_memory_elf() {
     let mut total = 0;
     for (i, l) in core.loads.iter().enumerate() {
         assert_eq!(l.filesz, l.memsz);
-        assert_eq!(l.vaddr, 0);
+        assert_eq!(
+            l.vaddr, l.paddr,
+            "without paging QEMU shows p_vaddr = p_paddr"
+        );
         assert_eq!(l.offset % 4096, 0);
         total += l.filesz;
         let mem = dir.join(format!("pmem{i}"));
@@ -369,4 +372,334 @@ fn dump_guest_memory_elf() {
         ),
         "Error: Parameter 'length' is missing\r\n"
     );
+}
+
+/// A FIFO's reader that opens it at once (so the writer's open succeeds) but reads only when
+/// told: until then the writer blocks once the pipe is full, which holds a dump in `active`.
+struct HeldReader {
+    go: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Vec<u8>>,
+}
+
+fn held_reader(fifo: &std::path::Path) -> HeldReader {
+    let cpath = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0, "mkfifo");
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let path = fifo.to_path_buf();
+    let thread = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path).expect("open FIFO for reading");
+        let _ = wait.recv();
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).expect("read FIFO");
+        v
+    });
+    HeldReader { go, thread }
+}
+
+impl HeldReader {
+    fn drain(self) -> Vec<u8> {
+        let _ = self.go.send(());
+        self.thread.join().expect("reader thread")
+    }
+}
+
+fn names(transcript: &[Vec<u8>]) -> Vec<String> {
+    transcript
+        .iter()
+        .map(|m| event_name(m).unwrap_or_else(|| "reply".into()))
+        .collect()
+}
+
+/// The detached dump's protocol, run the same on the VMM and on QEMU: returns the core and
+/// the bytes dumped (QEMU's pc machine also dumps its ROM blocks).
+fn detached_flow(qmp: &mut QmpClient, dir: &TempDir) -> (Vec<u8>, u64) {
+    qmp.take_events();
+    // As QEMU: STOP, then the reply at once; the dump runs on in the background.
+    let fifo = dir.join("core.fifo");
+    let reader = held_reader(&fifo);
+    let msg = serde_json::json!({"execute": "dump-guest-memory", "arguments": {"paging": false,
+        "protocol": format!("file:{}", fifo.display()), "detach": true}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    assert_eq!(names(&transcript), ["STOP", "reply"]);
+    assert_eq!(json(&transcript[1])["return"], serde_json::json!({}));
+
+    // While it runs (held by the unread pipe): active, the VM in save-vm, and QEMU's
+    // refusals of another dump, stop and cont.
+    let q = cmd(qmp, "query-dump", Value::Null);
+    assert_eq!(q["return"]["status"], "active");
+    let total = q["return"]["total"].as_u64().expect("total");
+    let completed = q["return"]["completed"].as_u64().expect("completed");
+    assert!(completed < total, "{q}");
+    let s = cmd(qmp, "query-status", Value::Null);
+    assert_eq!(
+        s["return"],
+        serde_json::json!({"status": "save-vm", "running": false})
+    );
+    let again = serde_json::json!({"paging": false,
+        "protocol": format!("file:{}", dir.join("other.elf").display()), "detach": true});
+    for (name, args) in [
+        ("dump-guest-memory", again),
+        ("stop", Value::Null),
+        ("cont", Value::Null),
+    ] {
+        let r = cmd(qmp, name, args);
+        assert_eq!(
+            r["error"],
+            serde_json::json!({"class": "GenericError",
+                "desc": "There is a dump in process, please wait."}),
+            "{name}"
+        );
+    }
+    let r = cmd(
+        qmp,
+        "human-monitor-command",
+        serde_json::json!({"command-line": "info dump"}),
+    );
+    let pct = (100.0 * completed as f64 / total as f64) as f32;
+    assert_eq!(
+        r["return"],
+        format!("Status: active\r\nFinished: {pct:.2} %\r\n")
+    );
+    assert!(qmp.take_events().is_empty(), "no events while it runs");
+
+    // The end: DUMP_COMPLETED with query-dump's result, then RESUME.
+    let file = reader.drain();
+    let end: Vec<Vec<u8>> = (0..2)
+        .map(|_| {
+            qmp.read_message_timeout(Duration::from_secs(30))
+                .expect("the dump's events")
+        })
+        .collect();
+    assert_eq!(names(&end), ["DUMP_COMPLETED", "RESUME"]);
+    let done = serde_json::json!({"status": "completed", "completed": total, "total": total});
+    assert_eq!(json(&end[0])["data"], serde_json::json!({ "result": done }));
+    let q = cmd(qmp, "query-dump", Value::Null);
+    assert_eq!(q["return"], done);
+    let s = cmd(qmp, "query-status", Value::Null);
+    assert_eq!(s["return"]["status"], "running");
+    (file, total)
+}
+
+#[test]
+fn dump_guest_memory_detached() {
+    if let Some(q) = tests::qmp_harness::qemu_or_skip("dump_guest_memory_detached") {
+        let server =
+            tests::qmp_harness::start_qemu(&q, "dumpdetachq", &["-machine", "pc", "-m", "256"]);
+        let mut qmp = QmpClient::connect_unix(&server.qmp, BOOT).expect("connect QEMU");
+        qmp.negotiate();
+        let (file, total) = detached_flow(&mut qmp, &server.dir);
+        // (Its guest is in real mode, so its core says EM_386: only the size is compared.)
+        assert!(file.starts_with(b"\x7fELF") && file.len() as u64 > total);
+    }
+    let dir = TempDir::new("dumpdetach");
+    let (_vm, mut qmp) = start(&dir);
+    let ram = 256u64 << 20;
+    let (file, total) = detached_flow(&mut qmp, &dir);
+    assert_eq!(total, ram);
+
+    // The core is whole: every byte of RAM, the guest's patterns where they belong.
+    let core = parse(&file);
+    assert_eq!(core.loads.iter().map(|l| l.filesz).sum::<u64>(), ram);
+    let l = core
+        .loads
+        .iter()
+        .find(|l| l.paddr <= PATTERN_BYTES_GPA && PATTERN_BYTES_GPA < l.paddr + l.filesz)
+        .expect("pattern GPA dumped");
+    let o = (l.offset + PATTERN_BYTES_GPA - l.paddr) as usize;
+    assert!(file[o..o + PATTERN_BYTES_LEN]
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == (i & 0xff) as u8));
+    assert_eq!(core.notes.iter().filter(|n| n.0 == "CORE").count(), 2);
+
+    // A detached dump of a stopped VM: no STOP or RESUME, the VM stays paused.
+    cmd(&mut qmp, "stop", Value::Null);
+    qmp.wait_event("STOP");
+    qmp.take_events();
+    let paused = dir.join("paused.elf");
+    let msg = serde_json::json!({"execute": "dump-guest-memory", "arguments": {"paging": false,
+        "protocol": format!("file:{}", paused.display()), "detach": true}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    assert_eq!(names(&transcript), ["reply"]);
+    qmp.wait_event_timeout("DUMP_COMPLETED", Duration::from_secs(30))
+        .expect("DUMP_COMPLETED");
+    assert!(
+        qmp.read_for(Duration::from_millis(300)).is_empty(),
+        "no RESUME"
+    );
+    let s = cmd(&mut qmp, "query-status", Value::Null);
+    assert_eq!(s["return"]["status"], "paused");
+    assert_eq!(parse(&read(&paused)).loads.len(), core.loads.len());
+
+    // HMP's -d: the same, with an empty answer at once.
+    cmd(&mut qmp, "cont", Value::Null);
+    qmp.wait_event("RESUME");
+    qmp.take_events();
+    let hpath = dir.join("hmp.elf");
+    let r = cmd(
+        &mut qmp,
+        "human-monitor-command",
+        serde_json::json!({"command-line": format!("dump-guest-memory -d {}", hpath.display())}),
+    );
+    assert_eq!(r["return"], "");
+    let mut order = names(&qmp.take_events());
+    while order.len() < 3 {
+        let m = qmp
+            .read_message_timeout(Duration::from_secs(30))
+            .expect("the dump's events");
+        order.extend(names(&[m]));
+    }
+    assert_eq!(order, ["STOP", "DUMP_COMPLETED", "RESUME"]);
+    assert_eq!(parse(&read(&hpath)).loads.len(), core.loads.len());
+}
+
+#[test]
+fn dump_to_a_blocking_fifo_does_not_stop_other_monitors() {
+    // A plain dump answers after the file is written; meanwhile the monitor's in-band queue
+    // waits, but another monitor works and can quit the process.
+    let dir = TempDir::new("dumpfifo");
+    let sock2 = dir.path().join("qmp2.sock");
+    let sock = dir.path().join("qmp.sock");
+    let qmp1 = format!("unix:{},server=on,wait=off", sock.display());
+    let qmp2 = format!("unix:{},server=on,wait=off", sock2.display());
+    let args = [
+        "-m", "64", "-display", "none", "-serial", "stdio", "-qmp", &qmp1, "-qmp", &qmp2,
+    ];
+    let mut vm = VmmProcess::spawn(&args);
+    vm.wait_for(READY, BOOT);
+    let mut a = QmpClient::connect_unix(&sock, BOOT).expect("connect QMP");
+    a.negotiate();
+    let mut b = QmpClient::connect_unix(&sock2, BOOT).expect("connect QMP 2");
+    b.negotiate();
+
+    let fifo = dir.join("nobody-reads");
+    let cpath = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o600) }, 0, "mkfifo");
+    let msg = serde_json::json!({"execute": "dump-guest-memory", "id": "d",
+        "arguments": {"paging": false, "protocol": format!("file:{}", fifo.display())}});
+    a.send(msg.to_string().as_bytes());
+    a.send(br#"{"execute":"query-status","id":"after"}"#);
+    assert!(
+        a.read_for(Duration::from_millis(300)).is_empty(),
+        "nothing while the file does not open"
+    );
+    let r = cmd(&mut b, "query-status", Value::Null);
+    assert_eq!(r["return"]["status"], "running", "{r}");
+    let r = cmd(&mut b, "query-dump", Value::Null);
+    assert_eq!(r["return"]["status"], "none", "{r}");
+    let r = cmd(&mut b, "quit", Value::Null);
+    assert_eq!(r["return"], serde_json::json!({}));
+    assert!(
+        vm.wait_exit(Duration::from_secs(10)).is_some(),
+        "quit exits"
+    );
+}
+
+#[test]
+fn dump_guest_memory_to_a_getfd_descriptor() {
+    // libvirt's way: the core goes to a descriptor passed with getfd, which the dump takes
+    // (QEMU's monitor_get_fd): the name is gone afterwards.
+    let dir = TempDir::new("dumpfd");
+    let (_vm, mut qmp) = start(&dir);
+    let path = dir.join("fd.elf");
+    let file = std::fs::File::create(&path).expect("create");
+    use std::os::fd::AsRawFd;
+    let r = json(&qmp.command_with_fds(
+        br#"{"execute":"getfd","arguments":{"fdname":"core"}}"#,
+        &[file.as_raw_fd()],
+    ));
+    assert_eq!(r["return"], serde_json::json!({}), "{r}");
+    drop(file);
+    // Earlier checks come first and leave the descriptor in place.
+    let r = cmd(
+        &mut qmp,
+        "dump-guest-memory",
+        serde_json::json!({"paging": false, "protocol": "fd:core", "begin": 0}),
+    );
+    assert_eq!(r["error"]["desc"], "Parameter 'length' is missing");
+    qmp.take_events();
+    let msg = serde_json::json!({"execute": "dump-guest-memory",
+        "arguments": {"paging": false, "protocol": "fd:core"}});
+    let transcript = qmp.command_transcript(msg.to_string().as_bytes());
+    assert_eq!(
+        names(&transcript),
+        ["STOP", "DUMP_COMPLETED", "RESUME", "reply"]
+    );
+    let core = parse(&read(&path));
+    assert_eq!(core.loads.iter().map(|l| l.filesz).sum::<u64>(), 256 << 20);
+    let r = cmd(
+        &mut qmp,
+        "dump-guest-memory",
+        serde_json::json!({"paging": false, "protocol": "fd:core"}),
+    );
+    assert_eq!(
+        r["error"]["desc"],
+        "File descriptor named 'core' has not been found"
+    );
+    let r = cmd(&mut qmp, "closefd", serde_json::json!({"fdname": "core"}));
+    assert_eq!(r["error"]["desc"], "File descriptor named 'core' not found");
+}
+
+#[test]
+fn dump_guest_memory_with_paging() {
+    // paging: true describes the guest's page tables: a PT_LOAD per merged virtual range,
+    // pointing into the physical memory written once. In 4-level long mode QEMU sets bits
+    // 63..48 of every virtual address (its walker's quirk), so the identity map shows at
+    // 0xffff000000000000.
+    let dir = TempDir::new("dumppaging");
+    let (_vm, mut qmp) = start(&dir);
+    let path = dir.join("paging.elf");
+    let r = cmd(
+        &mut qmp,
+        "dump-guest-memory",
+        serde_json::json!({"paging": true, "protocol": format!("file:{}", path.display())}),
+    );
+    assert_eq!(r["return"], serde_json::json!({}), "{r}");
+    let file = read(&path);
+    let core = parse(&file);
+    assert!(
+        core.loads
+            .iter()
+            .any(|l| l.paddr == 0 && l.vaddr == 0xffff_0000_0000_0000),
+        "the identity map"
+    );
+    let hmp = |qmp: &mut QmpClient, line: &str| -> String {
+        let r = cmd(
+            qmp,
+            "human-monitor-command",
+            serde_json::json!({"command-line": line}),
+        );
+        r["return"].as_str().expect("HMP output").to_string()
+    };
+    for l in &core.loads {
+        assert!(l.filesz <= l.memsz);
+        assert!(l.filesz == 0 || l.offset + l.filesz <= file.len() as u64);
+        // The CPU translates the (canonical) virtual address to the physical one.
+        let canonical = (((l.vaddr << 16) as i64) >> 16) as u64;
+        for probe in [0, l.memsz - 1] {
+            let out = hmp(&mut qmp, &format!("gva2gpa 0x{:x}", canonical + probe));
+            // QEMU's %#x prints 0 without the prefix.
+            let gpa = l.paddr + probe;
+            let want = if gpa == 0 {
+                "gpa: 0\r\n".to_string()
+            } else {
+                format!("gpa: {gpa:#x}\r\n")
+            };
+            assert_eq!(out, want, "vaddr {:#x}", l.vaddr);
+        }
+    }
+    // The pattern bytes, found through a virtual mapping.
+    let l = core
+        .loads
+        .iter()
+        .find(|l| l.paddr <= PATTERN_BYTES_GPA && PATTERN_BYTES_GPA < l.paddr + l.filesz)
+        .expect("pattern mapped");
+    let o = (l.offset + PATTERN_BYTES_GPA - l.paddr) as usize;
+    assert!(file[o..o + 4096]
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == (i & 0xff) as u8));
 }

@@ -757,6 +757,8 @@ fn query_machines_order_is_qemus() {
 fn query_chardev_lists_the_monitor_and_the_serial_port() {
     let expected: Vec<String> = vec![
         "{\"return\": [{\"frontend-open\": true, \"filename\": \"unix:SOCK,server=on\", \"label\": \"compat_monitor0\"}, {\"frontend-open\": true, \"filename\": \"stdio\", \"label\": \"serial0\"}]}".into(),
+        // HMP's `info chardev` shows the same live list.
+        "{\"return\": \"compat_monitor0: filename=unix:SOCK,server=on\\r\\nserial0: filename=stdio\\r\\n\"}".into(),
     ];
     both(
         "query_chardev_lists_the_monitor_and_the_serial_port",
@@ -764,7 +766,11 @@ fn query_chardev_lists_the_monitor_and_the_serial_port() {
         |which, q| {
             let mut vm = boot(which, q, "chardev", &["-S"]);
             let sock = vm.s.qmp.display().to_string();
-            vm.t(r#"{"execute":"query-chardev"}"#)
+            let mut lines = vm.t(r#"{"execute":"query-chardev"}"#);
+            lines.extend(vm.t(
+                r#"{"execute":"human-monitor-command","arguments":{"command-line":"info chardev"}}"#,
+            ));
+            lines
                 .into_iter()
                 .map(|l| l.replace(&sock, "SOCK"))
                 .collect()

@@ -11,6 +11,7 @@ pub mod guest_write;
 pub mod machine;
 pub mod machine_events;
 pub mod memory;
+pub mod memsave;
 pub mod options;
 pub mod qom;
 pub mod run_state;

@@ -14,6 +14,8 @@ pub enum MachineEvent {
     Device(MachineRequest),
     /// The balloon driver reported a new `actual` (pages in the balloon).
     BalloonActual(u32),
+    /// A detached dump's thread ended, with QEMU's error text if it failed.
+    DumpDone(Option<String>),
 }
 
 /// Sends events and wakes the main loop through an eventfd.
@@ -52,6 +54,11 @@ impl MachineEvents {
     /// The balloon's `actual` changed (called on a vCPU thread).
     pub fn balloon_actual(&self, pages: u32) {
         self.send(MachineEvent::BalloonActual(pages));
+    }
+
+    /// A detached dump ended (called on its thread).
+    pub fn dump_done(&self, error: Option<String>) {
+        self.send(MachineEvent::DumpDone(error));
     }
 }
 

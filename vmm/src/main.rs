@@ -102,7 +102,7 @@ fn run(config: VmConfig) -> ExitCode {
     } else if uses_stdio(&config) {
         terminal::set_raw(true);
     }
-    let mut backend = VmBackend::new(machine, events_rx, events.wake_fd());
+    let mut backend = VmBackend::new(machine, events_rx, events);
     let loop_config = vmm::monitors::loop_config(&config, backends.stdin_port, backends.sockets);
     let event_loop = match EventLoop::new(loop_config, &backend, signals) {
         Ok(l) => l,

@@ -1,9 +1,6 @@
 //! QMP commands that act on the machine, each answering as QEMU 10 does for this machine.
 
-use std::fs::File;
-use std::io::Write;
-
-use monitor::vm::Effects;
+use monitor::vm::{Effects, FdSource, Reply};
 use qapi::types::{
     CpuInfoFast, CpuInfoFastVariant, CpuInstanceProperties, CurrentMachineParams, HotpluggableCPU,
     KvmInfo, MachineInfo, MemorySizeSummary, NameInfo, StatusInfo, SysEmuTarget, TargetInfo,
@@ -12,12 +9,50 @@ use qapi::types::{
 use qapi::{Command, Event, QapiError};
 use serde_json::Value;
 
-use crate::guest_access::translate;
 use crate::options::machine::{self as machine_types, Family};
 use crate::run_state::{RunState, ShutdownCause};
 use crate::vm_backend::{empty, to_value, VmBackend};
 
-pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result<Value, QapiError> {
+/// Runs a command; those that write files answer later, from a worker thread.
+pub fn execute(
+    vm: &mut VmBackend,
+    command: Command,
+    fds: &mut dyn FdSource,
+    fx: &mut Effects,
+) -> Reply {
+    match command {
+        Command::Memsave(a) => {
+            let cpu = match a.cpu_index {
+                None => vm.current_cpu,
+                Some(i) if i >= 0 && (i as usize) < vm.machine.vcpu_count() => i as usize,
+                Some(_) => {
+                    return Reply::Now(Err(QapiError::generic(
+                        "Parameter 'cpu-index' expects a CPU number",
+                    )))
+                }
+            };
+            crate::memsave::memsave(vm, cpu, a.val, a.size, a.filename)
+        }
+        Command::Pmemsave(a) => crate::memsave::pmemsave(vm, a.val, a.size, a.filename),
+        Command::DumpGuestMemory(a) => crate::dump::dump_guest_memory(
+            vm,
+            crate::dump::Request {
+                paging: a.paging,
+                protocol: a.protocol,
+                detach: a.detach.unwrap_or(false),
+                begin: a.begin,
+                length: a.length,
+                format: a.format,
+            },
+            fds,
+            fx,
+        ),
+        other => Reply::Now(execute_now(vm, other, fx)),
+    }
+}
+
+/// The commands answered on the spot.
+fn execute_now(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result<Value, QapiError> {
     match command {
         Command::QueryStatus => {
             let state = vm.machine.run_state();
@@ -27,10 +62,12 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
             }))
         }
         Command::Stop => {
+            crate::dump::check_not_in_progress(vm)?;
             vm.vm_stop(RunState::Paused, fx);
             Ok(empty())
         }
         Command::Cont => {
+            crate::dump::check_not_in_progress(vm)?;
             if matches!(
                 vm.machine.run_state(),
                 RunState::InternalError | RunState::Shutdown | RunState::GuestPanicked
@@ -85,19 +122,6 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
             base_memory: vm.machine.ram_size(),
             plugged_memory: Some(0),
         })),
-        Command::Memsave(a) => {
-            let cpu = match a.cpu_index {
-                None => vm.current_cpu,
-                Some(i) if i >= 0 && (i as usize) < vm.machine.vcpu_count() => i as usize,
-                Some(_) => {
-                    return Err(QapiError::generic(
-                        "Parameter 'cpu-index' expects a CPU number",
-                    ))
-                }
-            };
-            memsave(vm, cpu, a.val, a.size, &a.filename).map(|()| empty())
-        }
-        Command::Pmemsave(a) => pmemsave(vm, a.val, a.size, &a.filename).map(|()| empty()),
         Command::Balloon(a) => vm.balloon_target(a.value).map(|()| empty()),
         Command::QueryBalloon => vm
             .balloon_actual()
@@ -109,19 +133,6 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
         Command::MigrateRecover(_) => Err(QapiError::generic(
             "Migrate recover can only be run when postcopy is paused.",
         )),
-        Command::DumpGuestMemory(a) => crate::dump::dump_guest_memory(
-            vm,
-            crate::dump::Request {
-                paging: a.paging,
-                protocol: &a.protocol,
-                detach: a.detach.unwrap_or(false),
-                begin: a.begin,
-                length: a.length,
-                format: a.format,
-            },
-            fx,
-        )
-        .map(|()| empty()),
         Command::QueryDump => Ok(to_value(crate::dump::query())),
         Command::QueryDumpGuestMemoryCapability => {
             Ok(to_value(qapi::types::DumpGuestMemoryCapability {
@@ -141,6 +152,7 @@ pub fn qapi_run_state(s: RunState) -> qapi::types::RunState {
         RunState::Shutdown => Q::Shutdown,
         RunState::InternalError => Q::InternalError,
         RunState::GuestPanicked => Q::GuestPanicked,
+        RunState::SaveVm => Q::SaveVm,
     }
 }
 
@@ -232,59 +244,6 @@ fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
             qom_path: (i < plugged).then(|| cpu_qom_path(i)),
         })
         .collect()
-}
-
-fn open_for_save(filename: &str) -> Result<File, QapiError> {
-    File::create(filename)
-        .map_err(|e| QapiError::generic(format!("Could not open '{filename}': {}", os_text(&e))))
-}
-
-/// strerror-style text (Rust's io::Error appends " (os error N)").
-fn os_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
-
-fn io_error() -> QapiError {
-    QapiError::generic("An IO error has occurred")
-}
-
-fn memsave(
-    vm: &VmBackend,
-    cpu: usize,
-    addr: u64,
-    size: u64,
-    filename: &str,
-) -> Result<(), QapiError> {
-    let mut file = open_for_save(filename)?;
-    let invalid =
-        || QapiError::generic(format!("Invalid addr 0x{addr:016x}/size {size} specified"));
-    let state = vm
-        .machine
-        .cpu_state(cpu)
-        .map_err(|e| QapiError::generic(e.to_string()))?;
-    let mut buf = Vec::new();
-    let mut done = 0u64;
-    while done < size {
-        let va = addr.wrapping_add(done);
-        // Within one guest page at a time: contiguous virtual pages need not be physically so.
-        let len = (0x1000 - (va & 0xfff)).min(size - done);
-        let pa = translate(vm.machine.mem(), &state.sregs, va).map_err(|_| invalid())?;
-        buf.resize(len as usize, 0);
-        vm.machine.read_phys(pa, &mut buf).map_err(|_| invalid())?;
-        file.write_all(&buf).map_err(|_| io_error())?;
-        done += len;
-    }
-    Ok(())
-}
-
-fn pmemsave(vm: &VmBackend, addr: u64, size: u64, filename: &str) -> Result<(), QapiError> {
-    let mut file = open_for_save(filename)?;
-    crate::guest_write::write_phys_range(vm.machine.mem(), addr, size, &mut file)
-        .map_err(|_| io_error())
 }
 
 /// `x-query-virtio`: the virtio devices and their backends' QOM paths.

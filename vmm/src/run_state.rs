@@ -13,6 +13,8 @@ pub enum RunState {
     /// KVM could not continue running a vCPU.
     InternalError,
     GuestPanicked,
+    /// Stopped by `dump-guest-memory` until the dump ends.
+    SaveVm,
 }
 
 impl RunState {
@@ -24,6 +26,7 @@ impl RunState {
             RunState::Shutdown => "shutdown",
             RunState::InternalError => "internal-error",
             RunState::GuestPanicked => "guest-panicked",
+            RunState::SaveVm => "save-vm",
         }
     }
 

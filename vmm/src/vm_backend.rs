@@ -2,18 +2,20 @@
 //! QEMU's run-state rules (what `stop`, `cont`, resets and shutdowns do, and which events they
 //! raise).
 
+use std::any::Any;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use devices::bus::lock;
 use devices::MachineRequest;
-use monitor::vm::{Effects, HostQuit, Vm};
+use monitor::vm::{Effects, FdSource, HmpContext, HostQuit, Reply, Vm};
 use qapi::types::{ResetEventData, ShutdownCause as QShutdownCause, ShutdownEventData};
 use qapi::{Command, ErrorClass, Event, QapiError};
 use serde_json::{json, Value};
 
 use crate::machine::Machine;
-use crate::machine_events::MachineEvent;
+use crate::machine_events::{MachineEvent, MachineEvents};
 use crate::qmp_commands;
 use crate::run_state::{RunState, ShutdownCause};
 use crate::vcpu::VcpuEvent;
@@ -21,7 +23,11 @@ use crate::vcpu::VcpuEvent;
 pub struct VmBackend {
     pub machine: Machine,
     events: Receiver<MachineEvent>,
+    /// The sending side, for threads the backend starts (a detached dump).
+    event_sender: Arc<MachineEvents>,
     event_fd: RawFd,
+    /// The dump under way, if any.
+    pub dump: Option<crate::dump::InFlight>,
     /// The vCPU `human-monitor-command` and HMP commands default to (`cpu N`).
     pub current_cpu: usize,
     /// The QOM tree the qom-* commands see.
@@ -42,7 +48,11 @@ fn qcause(c: ShutdownCause) -> QShutdownCause {
 }
 
 impl VmBackend {
-    pub fn new(machine: Machine, events: Receiver<MachineEvent>, event_fd: &impl AsRawFd) -> Self {
+    pub fn new(
+        machine: Machine,
+        events: Receiver<MachineEvent>,
+        event_sender: Arc<MachineEvents>,
+    ) -> Self {
         let mut qom = crate::qom::ObjectTree::new(machine.config());
         if let Some(b) = machine.balloon() {
             let props = machine
@@ -67,9 +77,16 @@ impl VmBackend {
             qom,
             machine,
             events,
-            event_fd: event_fd.as_raw_fd(),
+            event_fd: event_sender.wake_fd().as_raw_fd(),
+            event_sender,
+            dump: None,
             current_cpu: 0,
         }
+    }
+
+    /// The machine-event channel, for a thread that reports back to the main loop.
+    pub fn machine_events(&self) -> Arc<MachineEvents> {
+        self.event_sender.clone()
     }
 
     /// QEMU's `vm_stop`: a STOP event only if the VM was running.
@@ -161,14 +178,22 @@ impl VmBackend {
 }
 
 impl Vm for VmBackend {
-    fn execute(&mut self, command: Command, fx: &mut Effects) -> Result<Value, QapiError> {
-        qmp_commands::execute(self, command, fx)
+    fn execute(&mut self, command: Command, fds: &mut dyn FdSource, fx: &mut Effects) -> Reply {
+        qmp_commands::execute(self, command, fds, fx)
+    }
+
+    fn job_step(&mut self, state: Box<dyn Any + Send>, fx: &mut Effects) -> Reply {
+        match state.downcast::<crate::dump::Step>() {
+            Ok(step) => crate::dump::step(self, *step, fx),
+            Err(_) => Reply::Now(Err(QapiError::generic("unexpected job state"))),
+        }
     }
 
     fn hmp(
         &mut self,
         command_line: &str,
         cpu_index: Option<i64>,
+        context: &HmpContext,
         fx: &mut Effects,
     ) -> Result<String, QapiError> {
         let cpu = match cpu_index {
@@ -182,7 +207,7 @@ impl Vm for VmBackend {
                 ))
             }
         };
-        Ok(crate::hmp::run(self, command_line, cpu, fx))
+        Ok(crate::hmp::run(self, command_line, cpu, context, fx))
     }
 
     fn hmp_complete(&mut self, line_before_cursor: &str) -> Vec<String> {
@@ -217,6 +242,7 @@ impl Vm for VmBackend {
                             actual: self.balloon_actual_bytes(pages),
                         }));
                 }
+                MachineEvent::DumpDone(error) => crate::dump::finish(self, error, fx),
                 MachineEvent::Vcpu(VcpuEvent::InternalError { report, .. }) => {
                     eprint!("{report}");
                     if self.machine.run_state() != RunState::InternalError {

@@ -1,25 +1,37 @@
-//! `dump-guest-memory` in QEMU's ELF format: an ELF64 core with one PT_NOTE segment (an
-//! NT_PRSTATUS note per vCPU, then a "QEMU" note per vCPU holding QEMU's `QEMUCPUState`) and
-//! one PT_LOAD per RAM block, followed by the memory. `query-dump` progress lives here too.
+//! `dump-guest-memory` (an ELF core, see [`elf`]) as QEMU runs it: checks and the file's
+//! opening, `dump_init` (stop the VM, take the vCPUs' registers), the writing on another
+//! thread, then `DUMP_COMPLETED` and the VM's resumption on the main thread. `query-dump`
+//! progress lives here too.
+//!
+//! A plain dump answers later ([`Reply::Later`]): the file is opened on a worker (a FIFO
+//! blocks), the main thread stops the VM ([`Step::Opened`]), the worker writes, and the main
+//! thread finishes ([`Step::Written`]) before the reply. A detached dump opens the file on the
+//! main thread, as QEMU does, replies at once, and its end comes back as a machine event.
 
-use std::fs::OpenOptions;
+mod elf;
+mod mapping;
+
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 
-use kvm_bindings::kvm_segment;
-use monitor::vm::Effects;
+use monitor::vm::{Effects, FdSource, Job, JobOutput, Reply};
 use qapi::types::{DumpCompletedEventData, DumpGuestMemoryFormat, DumpQueryResult, DumpStatus};
 use qapi::{Event, QapiError};
 use vm_memory::{GuestAddress, GuestMemoryBackend};
 
 use crate::arch::memory_map::ram_regions;
 use crate::cpu_state::CpuState;
+use crate::memory::GuestRam;
+use crate::memsave::os_text;
 use crate::run_state::RunState;
-use crate::vm_backend::VmBackend;
+use crate::vm_backend::{empty, VmBackend};
+
+pub use elf::elf_headers;
 
 /// Memory is written in steps of this many bytes (progress is updated between steps).
 const CHUNK: u64 = 4 << 20;
-const PAGE: u64 = 4096;
 
 /// QEMU's `DumpState` status, completed and total bytes (`query-dump`).
 static PROGRESS: Mutex<(DumpStatus, u64, u64)> = Mutex::new((DumpStatus::None, 0, 0));
@@ -54,9 +66,9 @@ pub fn formats() -> Vec<DumpGuestMemoryFormat> {
 }
 
 /// One `dump-guest-memory` request.
-pub struct Request<'a> {
+pub struct Request {
     pub paging: bool,
-    pub protocol: &'a str,
+    pub protocol: String,
     pub detach: bool,
     pub begin: Option<i64>,
     pub length: Option<i64>,
@@ -77,28 +89,158 @@ fn format_name(f: DumpGuestMemoryFormat) -> &'static str {
     }
 }
 
-fn os_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
+/// A dump between its start and QEMU's `dump_cleanup` (the VM's resumption).
+#[derive(Debug, Default)]
+pub struct InFlight {
+    /// The dump stopped a running VM and resumes it at the end.
+    resume: bool,
+}
+
+/// QEMU's `qemu_system_dump_in_progress()` check, for `dump-guest-memory`, `stop` and `cont`.
+pub fn check_not_in_progress(vm: &VmBackend) -> Result<(), QapiError> {
+    if vm.dump.is_some() || query().status == DumpStatus::Active {
+        return Err(QapiError::generic(
+            "There is a dump in process, please wait.",
+        ));
+    }
+    Ok(())
+}
+
+/// What a plain dump's worker hands back to the main thread ([`step`]).
+pub enum Step {
+    /// The file is open (or could not be).
+    Opened {
+        file: Result<File, QapiError>,
+        request: Request,
+    },
+    /// The memory is written (or failed, with QEMU's text).
+    Written(Result<(), String>),
+}
+
+/// Where the core goes.
+enum Output {
+    /// `file:PATH`, to create.
+    Path(String),
+    /// `fd:NAME`, taken from the monitor.
+    Fd(OwnedFd),
+}
+
+/// `dump-guest-memory`, with QEMU's checks in QEMU's order.
+pub fn dump_guest_memory(
+    vm: &mut VmBackend,
+    req: Request,
+    fds: &mut dyn FdSource,
+    fx: &mut Effects,
+) -> Reply {
+    match checks(vm, &req, fds) {
+        Err(e) => Reply::Now(Err(e)),
+        Ok(Output::Fd(fd)) => {
+            // Nothing to open: straight to dump_init.
+            vm.dump = Some(InFlight::default());
+            let file = Ok(File::from(fd));
+            if req.detach {
+                detach(vm, file, &req, fx)
+            } else {
+                step(vm, Step::Opened { file, request: req }, fx)
+            }
+        }
+        Ok(Output::Path(path)) if req.detach => {
+            // As QEMU, the detached dump's file opens here, before the reply.
+            let file = create(&path);
+            if file.is_ok() {
+                vm.dump = Some(InFlight::default());
+            }
+            detach(vm, file, &req, fx)
+        }
+        Ok(Output::Path(path)) => {
+            // Held from now on, so that no other dump starts while the file opens.
+            vm.dump = Some(InFlight::default());
+            Reply::Later(Job::new(move || {
+                JobOutput::Step(Box::new(Step::Opened {
+                    file: create(&path),
+                    request: req,
+                }))
+            }))
+        }
     }
 }
 
-/// `dump-guest-memory`, with QEMU's checks in QEMU's order. Synchronous: the events (STOP,
-/// DUMP_COMPLETED, RESUME) come before the reply. `detach` is accepted but the dump still
-/// runs to completion before the reply (no main-loop hook exists for a background job yet).
-pub fn dump_guest_memory(
+/// A detached dump: started here, written by its own thread, ended by a machine event.
+fn detach(
     vm: &mut VmBackend,
-    req: Request<'_>,
+    file: Result<File, QapiError>,
+    req: &Request,
     fx: &mut Effects,
-) -> Result<(), QapiError> {
-    let _ = req.detach;
-    if query().status == DumpStatus::Active {
-        return Err(QapiError::generic(
-            "There is a dump in progress, please wait.",
-        ));
+) -> Reply {
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => return Reply::Now(Err(e)),
+    };
+    let work = match start(vm, req, fx) {
+        Ok(work) => work,
+        Err(e) => return Reply::Now(Err(e)),
+    };
+    let events = vm.machine_events();
+    let spawned = std::thread::Builder::new()
+        .name("dump_thread".into())
+        .spawn({
+            let events = events.clone();
+            move || events.dump_done(work.write(file).err())
+        });
+    if let Err(e) = spawned {
+        set_failed();
+        events.dump_done(Some(format!("dump: {e}")));
     }
+    Reply::Now(Ok(empty()))
+}
+
+/// The main thread's part after a plain dump's worker.
+pub fn step(vm: &mut VmBackend, step: Step, fx: &mut Effects) -> Reply {
+    match step {
+        Step::Opened { file: Err(e), .. } => {
+            vm.dump = None;
+            Reply::Now(Err(e))
+        }
+        Step::Opened {
+            file: Ok(file),
+            request,
+        } => match start(vm, &request, fx) {
+            Ok(work) => Reply::Later(Job::new(move || {
+                JobOutput::Step(Box::new(Step::Written(work.write(file))))
+            })),
+            Err(e) => Reply::Now(Err(e)),
+        },
+        Step::Written(result) => {
+            finish(vm, result.clone().err(), fx);
+            Reply::Now(result.map(|()| empty()).map_err(QapiError::generic))
+        }
+    }
+}
+
+/// The end of a dump (QEMU's `dump_process` tail and `dump_cleanup` on the main thread):
+/// DUMP_COMPLETED with `query-dump`'s result, then the VM resumes if the dump stopped it.
+pub fn finish(vm: &mut VmBackend, error: Option<String>, fx: &mut Effects) {
+    fx.events.push(Event::DumpCompleted(DumpCompletedEventData {
+        result: query(),
+        error,
+    }));
+    cleanup(vm, fx);
+}
+
+fn cleanup(vm: &mut VmBackend, fx: &mut Effects) {
+    if vm.dump.take().is_some_and(|d| d.resume) {
+        vm.vm_start(fx);
+    }
+}
+
+fn set_failed() {
+    let (_, done, total) = *PROGRESS.lock().unwrap_or_else(|p| p.into_inner());
+    set_progress(DumpStatus::Failed, done, total);
+}
+
+/// The checks before `dump_init`; returns where the core goes.
+fn checks(vm: &VmBackend, req: &Request, fds: &mut dyn FdSource) -> Result<Output, QapiError> {
+    check_not_in_progress(vm)?;
     let format = req.format.unwrap_or(DumpGuestMemoryFormat::Elf);
     if format == DumpGuestMemoryFormat::WinDmp {
         return Err(QapiError::generic(
@@ -123,67 +265,55 @@ pub fn dump_guest_memory(
             format_name(format)
         )));
     }
-    let mut file = if let Some(name) = req.protocol.strip_prefix("fd:") {
-        // Named descriptors (getfd) are kept by the monitor, out of reach here.
-        return Err(QapiError::generic(format!(
-            "File descriptor named '{name}' has not been found"
-        )));
-    } else if let Some(path) = req.protocol.strip_prefix("file:") {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(|e| {
-                QapiError::generic(format!("Could not create '{path}': {}", os_text(&e)))
-            })?
-    } else {
-        return Err(QapiError::generic(
+    if let Some(name) = req.protocol.strip_prefix("fd:") {
+        return fds.take_fd(name).map(Output::Fd).ok_or_else(|| {
+            QapiError::generic(format!("File descriptor named '{name}' has not been found"))
+        });
+    }
+    match req.protocol.strip_prefix("file:") {
+        Some(path) => Ok(Output::Path(path.to_string())),
+        None => Err(QapiError::generic(
             "parameter 'protocol' must start with 'file:' or 'fd:'",
-        ));
-    };
+        )),
+    }
+}
 
-    // As QEMU's dump_init: stop a running VM, resume it in dump_cleanup.
+fn create(path: &str) -> Result<File, QapiError> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| QapiError::generic(format!("Could not create '{path}': {}", os_text(&e))))
+}
+
+/// QEMU's `dump_init`: stops a running VM (`save-vm`) and takes what the writer needs. On
+/// failure the dump is over (status `failed`, VM resumed).
+fn start(vm: &mut VmBackend, req: &Request, fx: &mut Effects) -> Result<Work, QapiError> {
+    set_progress(DumpStatus::Active, 0, 0);
     let resume = vm.machine.run_state().is_running();
-    vm.vm_stop(RunState::Paused, fx);
-    let result = prepare(vm, &req).and_then(|(blocks, cpus)| {
-        let total: u64 = blocks.iter().map(|b| b.1).sum();
-        set_progress(DumpStatus::Active, 0, total);
-        match write_elf(vm, &mut file, &blocks, &cpus, total) {
-            Ok(()) => {
-                set_progress(DumpStatus::Completed, total, total);
-                fx.events.push(Event::DumpCompleted(DumpCompletedEventData {
-                    result: query(),
-                    error: None,
-                }));
-                Ok(())
-            }
-            Err(e) => {
-                let (_, done, _) = *PROGRESS.lock().unwrap_or_else(|p| p.into_inner());
-                set_progress(DumpStatus::Failed, done, total);
-                fx.events.push(Event::DumpCompleted(DumpCompletedEventData {
-                    result: query(),
-                    error: Some(e.clone()),
-                }));
-                Err(QapiError::generic(e))
-            }
+    vm.vm_stop(RunState::SaveVm, fx);
+    vm.dump = Some(InFlight { resume });
+    match prepare(vm, req) {
+        Ok(work) => {
+            set_progress(DumpStatus::Active, 0, work.total);
+            Ok(work)
         }
-    });
-    if result.is_err() && query().status != DumpStatus::Failed {
-        let (_, done, total) = *PROGRESS.lock().unwrap_or_else(|p| p.into_inner());
-        set_progress(DumpStatus::Failed, done, total);
+        Err(e) => {
+            set_failed();
+            cleanup(vm, fx);
+            Err(e)
+        }
     }
-    if resume {
-        vm.vm_start(fx);
-    }
-    result
 }
 
 type Blocks = Vec<(u64, u64)>;
 
-/// The RAM blocks to dump (filtered by begin/length) and every vCPU's registers.
-fn prepare(vm: &VmBackend, req: &Request<'_>) -> Result<(Blocks, Vec<CpuState>), QapiError> {
-    let mut blocks = ram_regions(vm.machine.ram_size());
+/// The RAM blocks to dump (filtered by begin/length), the mappings that describe them
+/// (`paging`: from the guest's page tables) and every vCPU's registers.
+fn prepare(vm: &VmBackend, req: &Request) -> Result<Work, QapiError> {
+    let all = ram_regions(vm.machine.ram_size());
+    let mut blocks = all.clone();
     if let (Some(begin), Some(length)) = (req.begin, req.length) {
         if length == 0 {
             return Err(QapiError::generic(
@@ -208,219 +338,78 @@ fn prepare(vm: &VmBackend, req: &Request<'_>) -> Result<(Blocks, Vec<CpuState>),
         .map(|i| vm.machine.cpu_state(i))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| QapiError::generic(e.to_string()))?;
-    Ok((blocks, cpus))
+    let mem = vm.machine.mem().clone();
+    let mut mappings = if req.paging {
+        let sregs: Vec<_> = cpus.iter().map(|c| &c.sregs).collect();
+        mapping::from_page_tables(&mem, &sregs, &all)
+    } else {
+        mapping::simple(&all)
+    };
+    if let (Some(begin), Some(length)) = (req.begin, req.length) {
+        mappings.filter(begin as u64, length as u64);
+    }
+    let total = blocks.iter().map(|b| b.1).sum();
+    Ok(Work {
+        mem,
+        blocks,
+        mappings: mappings.list,
+        cpus,
+        total,
+    })
 }
 
-fn put16(b: &mut Vec<u8>, v: u16) {
-    b.extend_from_slice(&v.to_le_bytes());
-}
-fn put32(b: &mut Vec<u8>, v: u32) {
-    b.extend_from_slice(&v.to_le_bytes());
-}
-fn put64(b: &mut Vec<u8>, v: u64) {
-    b.extend_from_slice(&v.to_le_bytes());
-}
-
-const NT_PRSTATUS: u32 = 1;
-/// QEMU's note type for its `QEMUCPUState` note.
-const NT_QEMU: u32 = 0;
-const PRSTATUS_SIZE: usize = 336;
-const QEMU_CPUSTATE_SIZE: usize = 440;
-
-/// One ELF note: namesz, descsz, type, name and desc each padded to 4 bytes.
-fn note(out: &mut Vec<u8>, name: &str, ty: u32, desc: &[u8]) {
-    put32(out, name.len() as u32 + 1);
-    put32(out, desc.len() as u32);
-    put32(out, ty);
-    out.extend_from_slice(name.as_bytes());
-    out.push(0);
-    while out.len() % 4 != 0 {
-        out.push(0);
-    }
-    out.extend_from_slice(desc);
-    while out.len() % 4 != 0 {
-        out.push(0);
-    }
-}
-
-/// x86_64 `elf_prstatus` as QEMU's `x86_64_write_elf64_note` fills it.
-fn prstatus(index: usize, s: &CpuState) -> Vec<u8> {
-    let r = &s.regs;
-    let sr = &s.sregs;
-    let mut d = vec![0u8; 32];
-    put32(&mut d, index as u32 + 1); // pr_pid
-    d.resize(32 + 4 + 76, 0);
-    for v in [
-        r.r15,
-        r.r14,
-        r.r13,
-        r.r12,
-        r.rbp,
-        r.rbx,
-        r.r11,
-        r.r10,
-        r.r9,
-        r.r8,
-        r.rax,
-        r.rcx,
-        r.rdx,
-        r.rsi,
-        r.rdi,
-        0, // orig_rax
-        r.rip,
-        u64::from(sr.cs.selector),
-        r.rflags,
-        r.rsp,
-        u64::from(sr.ss.selector),
-        sr.fs.base,
-        sr.gs.base,
-        u64::from(sr.ds.selector),
-        u64::from(sr.es.selector),
-        u64::from(sr.fs.selector),
-        u64::from(sr.gs.selector),
-    ] {
-        put64(&mut d, v);
-    }
-    d.resize(PRSTATUS_SIZE, 0);
-    d
-}
-
-/// QEMU's segment-cache flag word for a KVM segment.
-fn seg_flags(s: &kvm_segment) -> u32 {
-    (u32::from(s.type_) << 8)
-        | (u32::from(s.s) << 12)
-        | (u32::from(s.dpl) << 13)
-        | (u32::from(s.present != 0 && s.unusable == 0) << 15)
-        | (u32::from(s.avl) << 20)
-        | (u32::from(s.l) << 21)
-        | (u32::from(s.db) << 22)
-        | (u32::from(s.g) << 23)
-}
-
-fn qemu_segment(d: &mut Vec<u8>, selector: u16, limit: u32, flags: u32, base: u64) {
-    put32(d, u32::from(selector));
-    put32(d, limit);
-    put32(d, flags);
-    put32(d, 0);
-    put64(d, base);
-}
-
-/// QEMU's `QEMUCPUState` (version 1).
-fn qemu_cpu_state(s: &CpuState) -> Vec<u8> {
-    let r = &s.regs;
-    let sr = &s.sregs;
-    let mut d = Vec::with_capacity(QEMU_CPUSTATE_SIZE);
-    put32(&mut d, 1);
-    put32(&mut d, QEMU_CPUSTATE_SIZE as u32);
-    for v in [
-        r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rsp, r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12,
-        r.r13, r.r14, r.r15, r.rip, r.rflags,
-    ] {
-        put64(&mut d, v);
-    }
-    for seg in [
-        &sr.cs, &sr.ds, &sr.es, &sr.fs, &sr.gs, &sr.ss, &sr.ldt, &sr.tr,
-    ] {
-        qemu_segment(&mut d, seg.selector, seg.limit, seg_flags(seg), seg.base);
-    }
-    qemu_segment(&mut d, 0, u32::from(sr.gdt.limit), 0, sr.gdt.base);
-    qemu_segment(&mut d, 0, u32::from(sr.idt.limit), 0, sr.idt.base);
-    for v in [sr.cr0, 0, sr.cr2, sr.cr3, sr.cr4] {
-        put64(&mut d, v);
-    }
-    put64(&mut d, 0); // kernel_gs_base: an MSR not read here
-    debug_assert_eq!(d.len(), QEMU_CPUSTATE_SIZE);
-    d
-}
-
-/// The ELF header, program headers and notes, padded to the first memory byte.
-pub fn elf_headers(blocks: &[(u64, u64)], cpus: &[CpuState]) -> (Vec<u8>, Vec<u64>) {
-    let mut notes = Vec::new();
-    for (i, c) in cpus.iter().enumerate() {
-        note(&mut notes, "CORE", NT_PRSTATUS, &prstatus(i, c));
-    }
-    for c in cpus {
-        note(&mut notes, "QEMU", NT_QEMU, &qemu_cpu_state(c));
-    }
-    let phnum = 1 + blocks.len();
-    let note_off = 64 + 56 * phnum as u64;
-    let mut off = (note_off + notes.len() as u64).div_ceil(PAGE) * PAGE;
-    let mut offsets = Vec::new();
-    for b in blocks {
-        offsets.push(off);
-        off += b.1;
-    }
-
-    let mut h = Vec::with_capacity(off.min(1 << 20) as usize);
-    h.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
-    h.resize(16, 0);
-    put16(&mut h, 4); // ET_CORE
-    put16(&mut h, 62); // EM_X86_64
-    put32(&mut h, 1); // EV_CURRENT
-    put64(&mut h, 0); // e_entry
-    put64(&mut h, 64); // e_phoff
-    put64(&mut h, 0); // e_shoff
-    put32(&mut h, 0); // e_flags
-    put16(&mut h, 64); // e_ehsize
-    put16(&mut h, 56); // e_phentsize
-    put16(&mut h, phnum as u16);
-    put16(&mut h, 64); // e_shentsize
-    put16(&mut h, 0); // e_shnum
-    put16(&mut h, 0); // e_shstrndx
-                      // PT_NOTE
-    put32(&mut h, 4);
-    put32(&mut h, 0);
-    put64(&mut h, note_off);
-    put64(&mut h, 0);
-    put64(&mut h, 0);
-    put64(&mut h, notes.len() as u64);
-    put64(&mut h, notes.len() as u64);
-    put64(&mut h, 0);
-    for (b, o) in blocks.iter().zip(&offsets) {
-        put32(&mut h, 1); // PT_LOAD
-        put32(&mut h, 0);
-        put64(&mut h, *o);
-        put64(&mut h, 0); // p_vaddr: no paging
-        put64(&mut h, b.0);
-        put64(&mut h, b.1);
-        put64(&mut h, b.1);
-        put64(&mut h, 0);
-    }
-    h.extend_from_slice(&notes);
-    h.resize(
-        offsets.first().copied().unwrap_or(h.len() as u64) as usize,
-        0,
-    );
-    (h, offsets)
-}
-
-fn write_elf(
-    vm: &VmBackend,
-    file: &mut std::fs::File,
-    blocks: &[(u64, u64)],
-    cpus: &[CpuState],
+/// What the writer needs, taken on the main thread.
+struct Work {
+    mem: GuestRam,
+    blocks: Blocks,
+    mappings: Vec<mapping::Mapping>,
+    cpus: Vec<CpuState>,
     total: u64,
-) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("dump: failed to save memory: {}", os_text(&e));
-    let (headers, _) = elf_headers(blocks, cpus);
-    file.write_all(&headers).map_err(io)?;
-    let mem = vm.machine.mem();
-    let mut done = 0u64;
-    for &(start, len) in blocks {
-        let mut pos = 0u64;
-        while pos < len {
-            let n = CHUNK.min(len - pos);
-            let slice = mem
-                .get_slice(GuestAddress(start + pos), n as usize)
-                .map_err(|e| format!("dump: failed to save memory: {e}"))?;
-            let guard = slice.ptr_guard();
-            // SAFETY: the slice is mapped guest RAM of `n` bytes; the vCPUs are stopped.
-            let bytes = unsafe { std::slice::from_raw_parts(guard.as_ptr(), n as usize) };
-            file.write_all(bytes).map_err(io)?;
-            pos += n;
-            done += n;
-            set_progress(DumpStatus::Active, done, total);
+}
+
+impl Work {
+    /// Writes the core (on a worker thread) and sets the final status, as QEMU's
+    /// `dump_process` does before its event.
+    fn write(self, mut file: File) -> Result<(), String> {
+        let result = self.write_core(&mut file);
+        match &result {
+            Ok(()) => set_progress(DumpStatus::Completed, self.total, self.total),
+            Err(_) => set_failed(),
         }
+        result
     }
-    Ok(())
+
+    fn write_core(&self, file: &mut File) -> Result<(), String> {
+        let failed = |what: &str| {
+            let what = what.to_string();
+            move |e: std::io::Error| format!("dump: failed to {what}: {}", os_text(&e))
+        };
+        let headers = elf_headers(&self.blocks, &self.mappings, &self.cpus);
+        file.write_all(&headers.ehdr)
+            .map_err(failed("write elf header"))?;
+        file.write_all(&headers.phdrs)
+            .map_err(failed("write program header table"))?;
+        file.write_all(&headers.notes)
+            .map_err(|_| "dump: failed to write elf notes".to_string())?;
+        let mut done = 0u64;
+        for &(start, len) in &self.blocks {
+            let mut pos = 0u64;
+            while pos < len {
+                let n = CHUNK.min(len - pos);
+                let slice = self
+                    .mem
+                    .get_slice(GuestAddress(start + pos), n as usize)
+                    .map_err(|e| format!("dump: failed to save memory: {e}"))?;
+                let guard = slice.ptr_guard();
+                // SAFETY: the slice is mapped guest RAM of `n` bytes, kept mapped by `mem`;
+                // the guest may change it meanwhile (as with QEMU), which is only data.
+                let bytes = unsafe { std::slice::from_raw_parts(guard.as_ptr(), n as usize) };
+                file.write_all(bytes).map_err(failed("save memory"))?;
+                pos += n;
+                done += n;
+                set_progress(DumpStatus::Active, done, self.total);
+            }
+        }
+        Ok(())
+    }
 }

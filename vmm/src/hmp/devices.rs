@@ -1,5 +1,5 @@
 //! Views of this machine's devices in QEMU's text formats: `info pci`, `info qtree`,
-//! `info mtree`, `info chardev`, `info lapic` and `info pic`.
+//! `info mtree`, `info lapic` and `info pic`.
 
 use std::fmt::Write;
 
@@ -8,7 +8,6 @@ use kvm_bindings::{
 };
 
 use crate::arch::layout;
-use crate::config::ChardevBackend;
 use crate::vm_backend::VmBackend;
 use devices::acpi_ged;
 
@@ -423,40 +422,6 @@ pub fn info_mtree(
         ram - 1
     );
     out
-}
-
-/// `info chardev`: each chardev's label and QEMU's filename for its backend.
-pub fn chardevs(vm: &VmBackend) -> Vec<(String, String)> {
-    vm.machine
-        .config()
-        .chardevs
-        .iter()
-        .map(|c| {
-            let filename = match &c.backend {
-                ChardevBackend::Null => "null".to_string(),
-                ChardevBackend::Stdio => "stdio".to_string(),
-                ChardevBackend::File { .. } => "file".to_string(),
-                ChardevBackend::UnixSocket { path, server, .. } => {
-                    let mut s = format!("unix:{}", path.display());
-                    if *server {
-                        s.push_str(",server=on");
-                    }
-                    s
-                }
-                ChardevBackend::Tcp {
-                    host, port, server, ..
-                } => {
-                    let mut s = format!("tcp:{host}:{port}");
-                    if *server {
-                        s.push_str(",server=on");
-                    }
-                    s
-                }
-                ChardevBackend::SocketFd { fd, .. } => format!("fd:{fd}"),
-            };
-            (c.id.clone(), filename)
-        })
-        .collect()
 }
 
 fn lapic_reg(s: &kvm_lapic_state, index: usize) -> u32 {

@@ -13,7 +13,7 @@ use hmp_commands::{
     CpuRegs, HmpResult, HmpState, HmpTarget, HotpluggableCpu, QomSetValue, RunStatus, Segment,
 };
 use kvm_bindings::kvm_segment;
-use monitor::vm::Effects;
+use monitor::vm::{Effects, HmpContext, NoFds};
 use qapi::{Command, QapiError};
 use serde_json::{json, Map, Value};
 use vm_memory::{GuestAddress, GuestMemoryBackend};
@@ -30,10 +30,17 @@ fn state() -> &'static Mutex<HmpState> {
 }
 
 /// Runs one HMP command line; the output has QEMU's `\r\n` line ends.
-pub fn run(vm: &mut VmBackend, line: &str, cpu_index: Option<usize>, fx: &mut Effects) -> String {
+pub fn run(
+    vm: &mut VmBackend,
+    line: &str,
+    cpu_index: Option<usize>,
+    context: &HmpContext,
+    fx: &mut Effects,
+) -> String {
     let mut target = Target {
         vm,
         fx,
+        context,
         cpu: cpu_index,
         cpu_states: HashMap::new(),
     };
@@ -61,6 +68,8 @@ pub fn crlf(text: &str) -> String {
 struct Target<'a> {
     vm: &'a mut VmBackend,
     fx: &'a mut Effects,
+    /// The monitors' live state.
+    context: &'a HmpContext,
     /// `human-monitor-command`'s `cpu-index`, overriding the monitor's CPU.
     cpu: Option<usize>,
     cpu_states: HashMap<usize, Option<CpuState>>,
@@ -98,12 +107,14 @@ impl Target<'_> {
         let command = qapi::parse_command(name, args)?;
         // Run-state changes make cached registers stale.
         self.cpu_states.clear();
-        qmp_commands::execute(self.vm, command, self.fx)
+        // HMP waits for file I/O, as QEMU's does.
+        qmp_commands::execute(self.vm, command, &mut NoFds, self.fx).wait(self.vm, self.fx)
     }
 
     fn qmp_unit(&mut self, command: Command) -> HmpResult<()> {
         self.cpu_states.clear();
-        qmp_commands::execute(self.vm, command, self.fx)
+        qmp_commands::execute(self.vm, command, &mut NoFds, self.fx)
+            .wait(self.vm, self.fx)
             .map(|_| ())
             .map_err(desc)
     }
@@ -408,7 +419,12 @@ impl HmpTarget for Target<'_> {
     }
 
     fn chardevs(&mut self) -> Vec<(String, String)> {
-        devices::chardevs(self.vm)
+        // The same list as `query-chardev`.
+        self.context
+            .chardevs
+            .iter()
+            .map(|c| (c.label.clone(), c.filename.clone()))
+            .collect()
     }
 
     fn info_lapic(&mut self, cpu: usize) -> String {
@@ -446,14 +462,17 @@ impl HmpTarget for Target<'_> {
             self.vm,
             crate::dump::Request {
                 paging,
-                protocol: &protocol,
+                protocol,
                 detach,
                 begin: range.map(|r| r.0 as i64),
                 length: range.map(|r| r.1 as i64),
                 format: None,
             },
+            &mut NoFds,
             self.fx,
-        );
+        )
+        .wait(self.vm, self.fx)
+        .map(|_| ());
         Some(r.map_err(desc))
     }
 }

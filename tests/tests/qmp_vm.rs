@@ -732,7 +732,6 @@ fn query_machines_lists_every_qemu_machine() {
 /// The machines come in QEMU's order (its hash-table order: libvirt does not care, but the
 /// bytes of a byte-compatible monitor do): QEMU's list restricted to the VMM's machines.
 #[test]
-#[ignore = "known discrepancy, to fix: QEMU lists machines in its hash-table order"]
 fn query_machines_order_is_qemus() {
     let Some(q) = qemu_or_skip("query_machines_order_is_qemus") else {
         return;

@@ -148,7 +148,9 @@ pub fn qapi_run_state(s: RunState) -> qapi::types::RunState {
 }
 
 fn query_machines(compat_props: bool) -> Vec<MachineInfo> {
-    machine_types::all()
+    let mut machines = machine_types::all();
+    crate::qom::sort_by_type_table_walk(&mut machines, |m| m.qom_type());
+    machines
         .into_iter()
         .map(|m| {
             let versioned_pc = matches!(m.family, Family::I440fx | Family::Q35);

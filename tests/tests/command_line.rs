@@ -178,6 +178,11 @@ const CASES: &[Case] = &[
         &["-accel", "xen"],
         "vmm: -accel xen: invalid accelerator xen\n",
     ),
+    same(
+        &["-machine", "none", "-kernel", "/nonexistent"],
+        "vmm: The -kernel parameter is not supported (use the generic 'loader' device \
+         instead).\n",
+    ),
     // TCG is known (so `kvm:tcg` is silent while KVM works) but not built in.
     ours(&["-machine", "accel=tcg"], "vmm: invalid accelerator tcg\n"),
     ours(

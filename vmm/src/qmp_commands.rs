@@ -83,16 +83,24 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
             wakeup_suspend_support: false,
         })),
         Command::QueryCpusFast => Ok(to_value(query_cpus_fast(vm))),
-        Command::QueryHotpluggableCpus => Ok(to_value(query_hotpluggable_cpus(vm))),
+        Command::QueryHotpluggableCpus => {
+            // QEMU's `none` and microvm have no `possible_cpu_arch_ids` hook.
+            if !hotpluggable_cpus(vm) {
+                return Err(QapiError::generic(
+                    "machine does not support hot-plugging CPUs",
+                ));
+            }
+            Ok(to_value(query_hotpluggable_cpus(vm)))
+        }
         Command::QueryMemorySizeSummary => Ok(to_value(MemorySizeSummary {
             base_memory: vm.machine.ram_size(),
             plugged_memory: Some(0),
         })),
         Command::Memsave(a) => {
             let cpu = match a.cpu_index {
-                None => vm.current_cpu,
+                None if vm.current_cpu < vm.machine.vcpu_count() => vm.current_cpu,
                 Some(i) if i >= 0 && (i as usize) < vm.machine.vcpu_count() => i as usize,
-                Some(_) => {
+                _ => {
                     return Err(QapiError::generic(
                         "Parameter 'cpu-index' expects a CPU number",
                     ))
@@ -105,7 +113,13 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
         Command::QueryBalloon => vm
             .balloon_actual()
             .map(|actual| to_value(qapi::types::BalloonInfo { actual })),
-        Command::XQueryVirtio => Ok(to_value(x_query_virtio(vm))),
+        Command::XQueryVirtio => {
+            let devices = x_query_virtio(vm);
+            if devices.is_empty() {
+                return Err(QapiError::generic("No virtio devices found"));
+            }
+            Ok(to_value(devices))
+        }
         Command::MigratePause => Err(QapiError::generic(
             "migrate-pause is currently only supported during postcopy-active or postcopy-recover state",
         )),
@@ -221,6 +235,12 @@ fn query_cpus_fast(vm: &VmBackend) -> Vec<CpuInfoFast> {
             target: CpuInfoFastVariant::X86_64,
         })
         .collect()
+}
+
+/// Whether the machine type answers `query-hotpluggable-cpus` (pc and q35 do).
+pub fn hotpluggable_cpus(vm: &VmBackend) -> bool {
+    machine_types::find(&vm.machine.config().machine.type_name)
+        .is_none_or(|m| matches!(m.family, Family::I440fx | Family::Q35))
 }
 
 fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {

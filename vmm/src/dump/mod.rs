@@ -10,9 +10,8 @@ use kvm_bindings::kvm_segment;
 use monitor::vm::Effects;
 use qapi::types::{DumpCompletedEventData, DumpGuestMemoryFormat, DumpQueryResult, DumpStatus};
 use qapi::{Event, QapiError};
-use vm_memory::{GuestAddress, GuestMemoryBackend};
+use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
 
-use crate::arch::memory_map::ram_regions;
 use crate::cpu_state::CpuState;
 use crate::run_state::RunState;
 use crate::vm_backend::VmBackend;
@@ -183,7 +182,16 @@ type Blocks = Vec<(u64, u64)>;
 
 /// The RAM blocks to dump (filtered by begin/length) and every vCPU's registers.
 fn prepare(vm: &VmBackend, req: &Request<'_>) -> Result<(Blocks, Vec<CpuState>), QapiError> {
-    let mut blocks = ram_regions(vm.machine.ram_size());
+    // The RAM as mapped (`none` maps its RAM flat from 0, or has none).
+    let mut blocks: Blocks = vm
+        .machine
+        .mem()
+        .iter()
+        .map(|r| (r.start_addr().0, r.len()))
+        .collect();
+    if blocks.is_empty() {
+        return Err(QapiError::generic("dump: no guest memory to dump"));
+    }
     if let (Some(begin), Some(length)) = (req.begin, req.length) {
         if length == 0 {
             return Err(QapiError::generic(

@@ -160,6 +160,8 @@ pub enum ErrorKind {
     FallingBack { name: String },
 
     // --- kernel and misc ---
+    #[error("The -kernel parameter is not supported (use the generic 'loader' device instead).")]
+    KernelOnEmptyMachine,
     #[error("-append only allowed with -kernel option")]
     AppendWithoutKernel,
     #[error("-initrd only allowed with -kernel option")]

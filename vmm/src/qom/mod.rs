@@ -33,6 +33,7 @@ mod lapic;
 mod machine;
 mod machine_types;
 mod object;
+mod opaque;
 mod path;
 mod populate;
 mod tree;

@@ -179,6 +179,21 @@ const CASES: &[Case] = &[
         "vmm: -accel xen: invalid accelerator xen\n",
     ),
     same(
+        &[
+            "-machine",
+            "none",
+            "-cpu",
+            "qemu64",
+            "-kernel",
+            "/nonexistent",
+        ],
+        "vmm: apic-id property was not initialized properly\n",
+    ),
+    same(
+        &["-machine", "none", "-cpu", "max"],
+        "vmm: apic-id property was not initialized properly\n",
+    ),
+    same(
         &["-machine", "none", "-kernel", "/nonexistent"],
         "vmm: The -kernel parameter is not supported (use the generic 'loader' device \
          instead).\n",

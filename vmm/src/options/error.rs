@@ -160,6 +160,9 @@ pub enum ErrorKind {
     FallingBack { name: String },
 
     // --- kernel and misc ---
+    /// `-cpu` on `none`: QEMU creates that CPU bare, and x86 CPUs need an APIC id from a board.
+    #[error("apic-id property was not initialized properly")]
+    CpuOnEmptyMachine,
     #[error("The -kernel parameter is not supported (use the generic 'loader' device instead).")]
     KernelOnEmptyMachine,
     #[error("-append only allowed with -kernel option")]

@@ -75,11 +75,14 @@ impl Parser {
 
         // Board initialisation (pc_memory_init())
         machine::check_board_memory(&machine, &memory).map_err(plain)?;
-        // machine_none_init(): `none` loads nothing.
-        if machine.family == machine::Family::None
-            && dict_str(&self.machine_dict, "kernel").is_some()
-        {
-            return Err(plain(ErrorKind::KernelOnEmptyMachine));
+        // machine_none_init(): a CPU only if -cpu asks (which fails on x86), no loader.
+        if machine.family == machine::Family::None {
+            if cpu_model.is_some() {
+                return Err(plain(ErrorKind::CpuOnEmptyMachine));
+            }
+            if dict_str(&self.machine_dict, "kernel").is_some() {
+                return Err(plain(ErrorKind::KernelOnEmptyMachine));
+            }
         }
 
         // qemu_create_cli_devices()

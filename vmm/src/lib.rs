@@ -11,6 +11,7 @@ pub mod machine;
 pub mod machine_events;
 pub mod memory;
 pub mod options;
+pub mod os_error;
 pub mod qom;
 pub mod run_state;
 pub mod serial_backends;

@@ -27,6 +27,7 @@ use crate::guest_access::{translate, TranslateError};
 use crate::machine_events::MachineEvents;
 use crate::memory::{create_guest_ram, GuestRam, MemoryError, RamLayout};
 use crate::options::machine::{self as machine_types, Family};
+use crate::os_error::kvm_strerror;
 use crate::pci_devices;
 use crate::run_state::RunState;
 use crate::vcpu::control::Want;
@@ -37,9 +38,13 @@ use devices::pci::{
 
 #[derive(Debug, Error)]
 pub enum MachineError {
-    #[error("Could not access KVM kernel module: {0}\nvmm: failed to initialize kvm: {0}")]
+    #[error(
+        "Could not access KVM kernel module: {}\nvmm: failed to initialize kvm: {}",
+        kvm_strerror(.0),
+        kvm_strerror(.0)
+    )]
     KvmOpen(kvm_ioctls::Error),
-    #[error("failed to initialize kvm: {0}")]
+    #[error("failed to initialize kvm: {}", kvm_strerror(.0))]
     Kvm(kvm_ioctls::Error),
     #[error("kvm does not support {0}")]
     MissingCap(&'static str),

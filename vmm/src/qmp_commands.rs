@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::guest_access::translate;
 use crate::options::machine::{self as machine_types, Family};
+use crate::os_error::strerror as os_text;
 use crate::run_state::{RunState, ShutdownCause};
 use crate::vm_backend::{empty, to_value, VmBackend};
 
@@ -262,15 +263,6 @@ fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
 fn open_for_save(filename: &str) -> Result<File, QapiError> {
     File::create(filename)
         .map_err(|e| QapiError::generic(format!("Could not open '{filename}': {}", os_text(&e))))
-}
-
-/// strerror-style text (Rust's io::Error appends " (os error N)").
-fn os_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
 
 fn io_error() -> QapiError {

@@ -13,6 +13,7 @@ use qapi::{Event, QapiError};
 use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
 
 use crate::cpu_state::CpuState;
+use crate::os_error::strerror as os_text;
 use crate::run_state::RunState;
 use crate::vm_backend::VmBackend;
 
@@ -73,14 +74,6 @@ fn format_name(f: DumpGuestMemoryFormat) -> &'static str {
         F::KdumpRawLzo => "kdump-raw-lzo",
         F::KdumpRawSnappy => "kdump-raw-snappy",
         F::WinDmp => "win-dmp",
-    }
-}
-
-fn os_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }
 

@@ -156,6 +156,10 @@ pub enum ErrorKind {
     AccelOptionsIncompatible,
     #[error("no accelerator found")]
     NoAcceleratorFound,
+    #[error("Could not access KVM kernel module: {reason}")]
+    KvmModuleAccess { reason: String },
+    #[error("failed to initialize kvm: {reason}")]
+    KvmInitFailed { reason: String },
     #[error("falling back to {name}")]
     FallingBack { name: String },
 

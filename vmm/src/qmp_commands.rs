@@ -79,6 +79,7 @@ pub fn execute(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
         Command::QueryTarget => Ok(to_value(TargetInfo {
             arch: SysEmuTarget::X86_64,
         })),
+        Command::InjectNmi => inject_nmi(vm).map(|()| empty()),
         Command::QueryMachines(a) => Ok(to_value(query_machines(a.compat_props.unwrap_or(false)))),
         Command::QueryCurrentMachine => Ok(to_value(CurrentMachineParams {
             wakeup_suspend_support: false,
@@ -258,6 +259,26 @@ fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
             qom_path: (i < plugged).then(|| cpu_qom_path(i)),
         })
         .collect()
+}
+
+/// `inject-nmi`: QEMU's x86 machines deliver the NMI to every vCPU; `none` has no NMI.
+fn inject_nmi(vm: &VmBackend) -> Result<(), QapiError> {
+    if !vm.machine.has_board() {
+        return Err(QapiError::generic("machine does not provide NMIs"));
+    }
+    for i in 0..vm.machine.vcpu_count() {
+        match vm.machine.run_on_vcpu(i, |fd| fd.nmi()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                return Err(QapiError::generic(format!(
+                    "Failed to inject NMI: {}",
+                    crate::os_error::kvm_strerror(&e)
+                )))
+            }
+            None => return Err(QapiError::generic("The vCPU thread is gone")),
+        }
+    }
+    Ok(())
 }
 
 fn open_for_save(filename: &str) -> Result<File, QapiError> {

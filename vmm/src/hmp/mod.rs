@@ -224,19 +224,8 @@ impl HmpTarget for Target<'_> {
     }
 
     fn nmi(&mut self, _index: usize) -> HmpResult<()> {
-        // QEMU looks for an NMI interface on the machine; `none` has none.
-        if !self.vm.machine.has_board() {
-            return Err("machine does not provide NMIs".into());
-        }
-        // QEMU's x86 NMI goes to every CPU.
-        for i in 0..self.vm.machine.vcpu_count() {
-            match self.vm.machine.run_on_vcpu(i, |fd| fd.nmi()) {
-                Some(Ok(())) => {}
-                Some(Err(e)) => return Err(format!("Failed to inject NMI: {e}")),
-                None => return Err("The vCPU thread is gone".into()),
-            }
-        }
-        Ok(())
+        // As QEMU's hmp_nmi: the QMP command, which goes to every vCPU.
+        self.qmp_unit(Command::InjectNmi)
     }
 
     fn read_phys(&mut self, addr: u64, buf: &mut [u8]) -> bool {

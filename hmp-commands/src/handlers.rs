@@ -139,6 +139,9 @@ fn memory_dump(target: &mut dyn HmpTarget, args: &Args, physical: bool) -> Strin
     let (count, format, size) = args.fmt();
     let addr = args.int("addr").unwrap_or(0) as u64;
     let cpu = target.current_cpu();
+    if !physical && cpu >= target.cpu_count() {
+        return "Can not dump without CPU\n".into();
+    }
     if format == b'i' {
         let Some(regs) = target.cpu_regs(cpu) else {
             return "Can not dump without CPU\n".into();
@@ -204,6 +207,9 @@ pub fn command(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args
         "memsave" => {
             let size = u64::from(args.int("size").unwrap_or(0) as u32);
             let cpu = target.current_cpu();
+            if cpu >= target.cpu_count() {
+                return "No CPU available\n".into();
+            }
             unit(target.memsave(
                 args.int("val").unwrap_or(0) as u64,
                 size,
@@ -222,6 +228,9 @@ pub fn command(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args
         "gva2gpa" => {
             let addr = args.int("addr").unwrap_or(0) as u64;
             let cpu = target.current_cpu();
+            if cpu >= target.cpu_count() {
+                return "No cpu\n".into();
+            }
             match target.translate(cpu, addr & !0xfff) {
                 None => "Unmapped\n".into(),
                 Some(gpa) => {
@@ -689,8 +698,12 @@ pub fn info(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args: &
         "uuid" => format!("{}\n", target.uuid()),
         "version" => format!("{}\n", target.version()),
         "hotpluggable-cpus" => {
+            let cpus = match target.hotpluggable_cpus() {
+                Ok(c) => c,
+                Err(e) => return err(e),
+            };
             let mut out = String::from("Hotpluggable CPUs:\n");
-            for c in target.hotpluggable_cpus() {
+            for c in cpus {
                 let _ = writeln!(out, "  type: \"{}\"", c.type_name);
                 let _ = writeln!(out, "  vcpus_count: \"{}\"", c.vcpus_count);
                 if let Some(p) = &c.qom_path {
@@ -744,6 +757,9 @@ pub fn info(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args: &
                     }
                     id as usize
                 }
+                None if target.current_cpu() >= target.cpu_count() => {
+                    return "No CPU available\n".into();
+                }
                 None => target.current_cpu(),
             };
             target.info_lapic(cpu)
@@ -770,17 +786,28 @@ pub fn info(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args: &
         }
         "memdev" => {
             let (base, _) = target.memory_size_summary();
+            let Some(block) = target.ram_block() else {
+                return "\n".into();
+            };
             format!(
-                "memory backend: pc.ram\n  size:  {base}\n  merge: true\n  dump: true\n  prealloc: false\n  share: false\n  reserve: true\n  policy: default\n  host nodes: \n\n"
+                "memory backend: {block}\n  size:  {base}\n  merge: true\n  dump: true\n  prealloc: false\n  share: false\n  reserve: true\n  policy: default\n  host nodes: \n\n"
             )
         }
         "ramblock" => {
             let (base, _) = target.memory_size_summary();
-            let hva = target.gpa2hva(0).map(|(_, h)| h).unwrap_or(0);
-            format!(
-                "{:>24}    PSize              Offset               Used              Total                HVA  RO\n{:>24}    4 KiB  0x{:016x} 0x{:016x} 0x{:016x} 0x{:016x}  rw\n",
-                "Block Name", "pc.ram", 0, base, base, hva
-            )
+            let mut out = format!(
+                "{:>24}    PSize              Offset               Used              Total                HVA  RO\n",
+                "Block Name"
+            );
+            if let Some(block) = target.ram_block() {
+                let hva = target.gpa2hva(0).map(|(_, h)| h).unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "{block:>24}    4 KiB  0x{:016x} 0x{base:016x} 0x{base:016x} 0x{hva:016x}  rw",
+                    0
+                );
+            }
+            out
         }
         "virtio" => {
             let mut out = String::new();

@@ -95,7 +95,10 @@ pub trait HmpTarget {
     fn register_dump(&mut self, index: usize) -> Option<String>;
     /// Host thread ids of the vCPUs, by index.
     fn vcpu_thread_ids(&self) -> Vec<i64>;
-    fn hotpluggable_cpus(&self) -> Vec<HotpluggableCpu>;
+    /// The RAM block's name (`pc.ram`; `ram` on `none`), None if the machine has no RAM.
+    fn ram_block(&self) -> Option<String>;
+    /// The CPU slots, or why the machine has none to list.
+    fn hotpluggable_cpus(&self) -> HmpResult<Vec<HotpluggableCpu>>;
     /// Injects an NMI into vCPU `index`.
     fn nmi(&mut self, index: usize) -> HmpResult<()>;
 

@@ -1,7 +1,7 @@
 //! Helpers for `tests/tests/command_line.rs`: run a program with arguments and a deadline,
 //! find the reference QEMU.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,13 +19,32 @@ pub struct RunResult {
 
 /// Runs `program args` with stdin from /dev/null, killing it after `timeout`.
 pub fn run_with_timeout(program: &Path, args: &[&str], timeout: Duration) -> RunResult {
+    run_with_input(program, args, None, timeout)
+}
+
+/// Runs `program args` with `input` on stdin (then end of file; /dev/null if `None`), killing
+/// it after `timeout`: e.g. `quit` for `-monitor stdio`, to stop a VM that started.
+pub fn run_with_input(
+    program: &Path,
+    args: &[&str],
+    input: Option<&str>,
+    timeout: Duration,
+) -> RunResult {
     let mut child = Command::new(program)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    if let (Some(mut pipe), Some(text)) = (child.stdin.take(), input) {
+        // A program that exits before reading its input is no error here.
+        let _ = pipe.write_all(text.as_bytes());
+    }
     let mut out_pipe = child.stdout.take().expect("stdout pipe");
     let mut err_pipe = child.stderr.take().expect("stderr pipe");
     let out_thread = std::thread::spawn(move || {

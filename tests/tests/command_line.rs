@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use tests::command_line_support::{as_vmm, reference_qemu, run_with_timeout, RunResult};
+use tests::command_line_support::{
+    as_vmm, reference_qemu, run_with_input, run_with_timeout, RunResult,
+};
 use tests::vmm_binary;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -168,6 +170,40 @@ const CASES: &[Case] = &[
         "vmm: -accel foo: invalid accelerator foo\n",
     ),
     same(&["-machine", "accel="], "vmm: no accelerator found\n"),
+    same(
+        &["-machine", "accel=foo:bar"],
+        "vmm: invalid accelerator foo\nvmm: invalid accelerator bar\n",
+    ),
+    same(
+        &["-accel", "xen"],
+        "vmm: -accel xen: invalid accelerator xen\n",
+    ),
+    same(
+        &[
+            "-machine",
+            "none",
+            "-cpu",
+            "qemu64",
+            "-kernel",
+            "/nonexistent",
+        ],
+        "vmm: apic-id property was not initialized properly\n",
+    ),
+    same(
+        &["-machine", "none", "-cpu", "max"],
+        "vmm: apic-id property was not initialized properly\n",
+    ),
+    same(
+        &["-machine", "none", "-kernel", "/nonexistent"],
+        "vmm: The -kernel parameter is not supported (use the generic 'loader' device \
+         instead).\n",
+    ),
+    // TCG is known (so `kvm:tcg` is silent while KVM works) but not built in.
+    ours(&["-machine", "accel=tcg"], "vmm: invalid accelerator tcg\n"),
+    ours(
+        &["-enable-kvm", "-machine", "accel=tcg"],
+        "vmm: invalid accelerator tcg\n",
+    ),
     same(
         &["-machine", "accel=kvm", "-accel", "kvm"],
         "vmm: The -accel and \"-machine accel=\" options are incompatible\n",
@@ -335,6 +371,80 @@ fn bad_options_fail_like_qemu() {
                     q.code,
                     as_vmm(&q.stderr)
                 ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Accelerator choices that start a VM: QEMU tries them in order and stops at the first that
+/// works, saying nothing more when it is the first. The VM is `-machine none` (no vCPU, so no
+/// CPUID warnings) and quits from `-monitor stdio`.
+#[test]
+fn working_accelerators_are_chosen_like_qemu() {
+    const FALLBACK: &str = "vmm: falling back to KVM\n";
+    let cases: &[(&[&str], String, Qemu)] = &[
+        (&["-accel", "kvm"], String::new(), Qemu::Same),
+        (&["-enable-kvm"], String::new(), Qemu::Same),
+        (&["-machine", "accel=kvm:tcg"], String::new(), Qemu::Same),
+        (&["-machine", "accel=kvm:kvm"], String::new(), Qemu::Same),
+        (
+            &["-accel", "kvm", "-accel", "tcg"],
+            String::new(),
+            Qemu::Same,
+        ),
+        (
+            &["-machine", "accel=tcg", "-enable-kvm"],
+            String::new(),
+            Qemu::Same,
+        ),
+        (
+            &["-machine", "accel=foo:kvm"],
+            format!("vmm: invalid accelerator foo\n{FALLBACK}"),
+            Qemu::Same,
+        ),
+        (
+            &["-machine", "accel=kvm:foo"],
+            format!("vmm: invalid accelerator foo\n{FALLBACK}"),
+            Qemu::Same,
+        ),
+        (
+            &["-machine", "accel=:kvm"],
+            format!("vmm: invalid accelerator \n{FALLBACK}"),
+            Qemu::Same,
+        ),
+        (
+            &["-accel", "foo", "-accel", "kvm"],
+            format!("vmm: -accel foo: invalid accelerator foo\n{FALLBACK}"),
+            Qemu::Same,
+        ),
+        // QEMU runs TCG here; this VMM has none and says so, as QEMU built without it would.
+        (
+            &["-machine", "accel=tcg:kvm"],
+            format!("vmm: invalid accelerator tcg\n{FALLBACK}"),
+            Qemu::Differs,
+        ),
+        (
+            &["-accel", "tcg", "-accel", "kvm"],
+            format!("vmm: -accel tcg: invalid accelerator tcg\n{FALLBACK}"),
+            Qemu::Differs,
+        ),
+    ];
+    let qemu = reference_qemu().ok();
+    let base = ["-machine", "none", "-nodefaults", "-display", "none", "-S"];
+    let mut failures = Vec::new();
+    for (extra, want, same) in cases {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-monitor", "stdio"]);
+        let got = run_with_input(&vmm_binary(), &args, Some("quit\n"), DEADLINE);
+        if (got.code, &got.stderr) != (Some(0), want) {
+            failures.push(format!("vmm {extra:?}: want {want:?}, got {got:?}"));
+        }
+        if let (Some(q), Qemu::Same) = (&qemu, same) {
+            let r = run_with_input(q, &args, Some("quit\n"), DEADLINE);
+            if (r.code, as_vmm(&r.stderr)) != (Some(0), want.clone()) {
+                failures.push(format!("qemu {extra:?}: recorded {want:?}, qemu {r:?}"));
             }
         }
     }

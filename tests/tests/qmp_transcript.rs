@@ -23,10 +23,6 @@ const AFTER_REPLY: Duration = Duration::from_secs(5);
 /// answers differently, and why.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
-        r#"{"execute":"query-machines","arguments":{"compat-props":false}}"#,
-        "QEMU lists machines in its type hash table's order (to fix)",
-    ),
-    (
         r#"{"execute":"query-current-machine"}"#,
         "no S3 here: wakeup-suspend-support is false",
     ),

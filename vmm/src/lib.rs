@@ -13,6 +13,7 @@ pub mod machine_events;
 pub mod memory;
 pub mod memsave;
 pub mod options;
+pub mod os_error;
 pub mod qom;
 pub mod run_state;
 pub mod serial_backends;

@@ -26,7 +26,9 @@ use crate::config::VmConfig;
 use crate::cpu_state::CpuState;
 use crate::guest_access::{translate, TranslateError};
 use crate::machine_events::MachineEvents;
-use crate::memory::{create_guest_ram, GuestRam, MemoryError};
+use crate::memory::{create_guest_ram, GuestRam, MemoryError, RamLayout};
+use crate::options::machine::{self as machine_types, Family};
+use crate::os_error::kvm_strerror;
 use crate::pci_devices;
 use crate::run_state::RunState;
 use crate::vcpu::control::Want;
@@ -37,9 +39,13 @@ use devices::pci::{
 
 #[derive(Debug, Error)]
 pub enum MachineError {
-    #[error("Could not access KVM kernel module: {0}\nvmm: failed to initialize kvm: {0}")]
+    #[error(
+        "Could not access KVM kernel module: {}\nvmm: failed to initialize kvm: {}",
+        kvm_strerror(.0),
+        kvm_strerror(.0)
+    )]
     KvmOpen(kvm_ioctls::Error),
-    #[error("failed to initialize kvm: {0}")]
+    #[error("failed to initialize kvm: {}", kvm_strerror(.0))]
     Kvm(kvm_ioctls::Error),
     #[error("kvm does not support {0}")]
     MissingCap(&'static str),
@@ -81,6 +87,8 @@ pub type SerialOutput = Box<dyn Write + Send>;
 
 pub struct Machine {
     vm_fd: Arc<VmFd>,
+    /// False for `-machine none`: no vCPUs, devices or firmware, RAM only if `-m` asks.
+    has_board: bool,
     mem: GuestRam,
     ram_size: u64,
     config: VmConfig,
@@ -128,8 +136,17 @@ impl Machine {
         vm_fd
             .set_identity_map_address(layout::KVM_IDENTITY_MAP_START)
             .map_err(kvm_err)?;
+        // `none` (libvirt's probe) still gets the KVM VM and its in-kernel irqchip, as QEMU's
+        // accelerator init creates them whatever the machine.
+        let has_board =
+            machine_types::find(&config.machine.type_name).is_none_or(|m| m.family != Family::None);
         let ram_size = config.memory.size;
-        let mem = create_guest_ram(ram_size, config.mem_prealloc)?;
+        let layout = if has_board {
+            RamLayout::PciHole
+        } else {
+            RamLayout::Flat
+        };
+        let mem = create_guest_ram(ram_size, layout, config.mem_prealloc)?;
         for (slot, region) in mem.iter().enumerate() {
             let region_desc = kvm_userspace_memory_region {
                 slot: slot as u32,
@@ -152,7 +169,8 @@ impl Machine {
         };
         vm_fd.create_pit2(pit_config).map_err(kvm_err)?;
 
-        let vcpu_count = config.smp.cpus;
+        // QEMU's `none` creates no CPU whatever -smp says.
+        let vcpu_count = if has_board { config.smp.cpus } else { 0 };
         let apic_ids: Vec<u8> = (0..vcpu_count).map(|i| i as u8).collect();
 
         // Devices.
@@ -178,14 +196,16 @@ impl Machine {
             serials.push(Some(port));
             serial_input_space.push(Some(space));
         }
-        let (data, command) = i8042_ports(events.clone());
-        io_bus.insert(Arc::new(Mutex::new(data)), DATA_PORT, 1)?;
-        io_bus.insert(Arc::new(Mutex::new(command)), COMMAND_PORT, 1)?;
-        io_bus.insert(
-            Arc::new(Mutex::new(AcpiPmDevice::new(events.clone()))),
-            layout::ACPI_PM_PORT,
-            acpi_pm::PORT_COUNT,
-        )?;
+        if has_board {
+            let (data, command) = i8042_ports(events.clone());
+            io_bus.insert(Arc::new(Mutex::new(data)), DATA_PORT, 1)?;
+            io_bus.insert(Arc::new(Mutex::new(command)), COMMAND_PORT, 1)?;
+            io_bus.insert(
+                Arc::new(Mutex::new(AcpiPmDevice::new(events.clone()))),
+                layout::ACPI_PM_PORT,
+                acpi_pm::PORT_COUNT,
+            )?;
+        }
         let pci = pci_devices::build(config, &mem, &vm_fd, &events)?;
         io_bus.insert(
             Arc::new(Mutex::new(PciConfigIo::new(pci.bus.clone()))),
@@ -250,6 +270,7 @@ impl Machine {
 
         let mut machine = Machine {
             vm_fd,
+            has_board,
             mem,
             ram_size,
             config: config.clone(),
@@ -266,8 +287,8 @@ impl Machine {
             run_state: RunState::Prelaunch,
             _kvm: kvm,
         };
-        let entry = machine.load_guest()?;
         if let Some(bsp) = fds.first_mut() {
+            let entry = machine.load_guest()?;
             machine.boot_vcpu_state(0, entry)?.apply(bsp)?;
         }
         let want = Want::Pause;
@@ -351,6 +372,11 @@ impl Machine {
         self.vcpus.iter().map(VcpuHandle::thread_id).collect()
     }
 
+    /// False for `-machine none`, which has no vCPUs, devices or firmware.
+    pub fn has_board(&self) -> bool {
+        self.has_board
+    }
+
     pub fn vcpu_count(&self) -> usize {
         self.vcpus.len()
     }
@@ -412,6 +438,10 @@ impl Machine {
     /// controllers, every vCPU, and the kernel and firmware tables reloaded (QEMU reloads its
     /// ROM blobs). The run state is kept; a vCPU stopped by a fatal exit runs again.
     pub fn reset(&mut self) -> Result<(), MachineError> {
+        if !self.has_board {
+            // Nothing to reset: no vCPU, device or firmware.
+            return Ok(());
+        }
         self.pause_vcpus();
         let entry = self.load_guest()?;
         restore_irqchips(&self.vm_fd, &self.pristine_irqchips)?;

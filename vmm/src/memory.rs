@@ -21,9 +21,30 @@ pub enum MemoryError {
     Lock(io::Error),
 }
 
-/// Maps `size` bytes of RAM; `prealloc` touches every page now (`-mem-prealloc`).
-pub fn create_guest_ram(size: u64, prealloc: bool) -> Result<GuestRam, MemoryError> {
-    let ranges = ram_regions(size)
+/// How a board places its RAM in the guest-physical address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RamLayout {
+    /// Around the 32-bit PCI hole (pc, q35, microvm).
+    PciHole,
+    /// One block from address 0 (`none`: QEMU maps its `ram` backend there).
+    Flat,
+}
+
+/// Maps `size` bytes of RAM; `prealloc` touches every page now (`-mem-prealloc`). Zero bytes
+/// is no RAM at all (`-machine none` without `-m`).
+pub fn create_guest_ram(
+    size: u64,
+    layout: RamLayout,
+    prealloc: bool,
+) -> Result<GuestRam, MemoryError> {
+    if size == 0 {
+        return Ok(GuestRam::default());
+    }
+    let regions = match layout {
+        RamLayout::PciHole => ram_regions(size),
+        RamLayout::Flat => vec![(0, size)],
+    };
+    let ranges = regions
         .into_iter()
         .map(|(addr, len)| {
             Ok((

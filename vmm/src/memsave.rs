@@ -13,21 +13,13 @@ use vm_memory::{Bytes, GuestAddress};
 
 use crate::guest_access::translate;
 use crate::memory::GuestRam;
+use crate::os_error::strerror as os_text;
 use crate::vm_backend::{empty, VmBackend};
 
 /// QEMU's text for a file `fopen` could not open.
 pub fn open_for_save(filename: &str) -> Result<File, QapiError> {
     File::create(filename)
         .map_err(|e| QapiError::generic(format!("Could not open '{filename}': {}", os_text(&e))))
-}
-
-/// strerror-style text (Rust's io::Error appends " (os error N)").
-pub fn os_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
 
 fn io_error() -> QapiError {

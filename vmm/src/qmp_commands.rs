@@ -23,9 +23,9 @@ pub fn execute(
     match command {
         Command::Memsave(a) => {
             let cpu = match a.cpu_index {
-                None => vm.current_cpu,
+                None if vm.current_cpu < vm.machine.vcpu_count() => vm.current_cpu,
                 Some(i) if i >= 0 && (i as usize) < vm.machine.vcpu_count() => i as usize,
-                Some(_) => {
+                _ => {
                     return Reply::Now(Err(QapiError::generic(
                         "Parameter 'cpu-index' expects a CPU number",
                     )))
@@ -112,12 +112,21 @@ fn execute_now(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
         Command::QueryTarget => Ok(to_value(TargetInfo {
             arch: SysEmuTarget::X86_64,
         })),
+        Command::InjectNmi => inject_nmi(vm).map(|()| empty()),
         Command::QueryMachines(a) => Ok(to_value(query_machines(a.compat_props.unwrap_or(false)))),
         Command::QueryCurrentMachine => Ok(to_value(CurrentMachineParams {
             wakeup_suspend_support: false,
         })),
         Command::QueryCpusFast => Ok(to_value(query_cpus_fast(vm))),
-        Command::QueryHotpluggableCpus => Ok(to_value(query_hotpluggable_cpus(vm))),
+        Command::QueryHotpluggableCpus => {
+            // QEMU's `none` and microvm have no `possible_cpu_arch_ids` hook.
+            if !hotpluggable_cpus(vm) {
+                return Err(QapiError::generic(
+                    "machine does not support hot-plugging CPUs",
+                ));
+            }
+            Ok(to_value(query_hotpluggable_cpus(vm)))
+        }
         Command::QueryMemorySizeSummary => Ok(to_value(MemorySizeSummary {
             base_memory: vm.machine.ram_size(),
             plugged_memory: Some(0),
@@ -126,7 +135,13 @@ fn execute_now(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
         Command::QueryBalloon => vm
             .balloon_actual()
             .map(|actual| to_value(qapi::types::BalloonInfo { actual })),
-        Command::XQueryVirtio => Ok(to_value(x_query_virtio(vm))),
+        Command::XQueryVirtio => {
+            let devices = x_query_virtio(vm);
+            if devices.is_empty() {
+                return Err(QapiError::generic("No virtio devices found"));
+            }
+            Ok(to_value(devices))
+        }
         Command::MigratePause => Err(QapiError::generic(
             "migrate-pause is currently only supported during postcopy-active or postcopy-recover state",
         )),
@@ -157,7 +172,9 @@ pub fn qapi_run_state(s: RunState) -> qapi::types::RunState {
 }
 
 fn query_machines(compat_props: bool) -> Vec<MachineInfo> {
-    machine_types::all()
+    let mut machines = machine_types::all();
+    crate::qom::sort_by_type_table_walk(&mut machines, |m| m.qom_type());
+    machines
         .into_iter()
         .map(|m| {
             let versioned_pc = matches!(m.family, Family::I440fx | Family::Q35);
@@ -230,6 +247,12 @@ fn query_cpus_fast(vm: &VmBackend) -> Vec<CpuInfoFast> {
         .collect()
 }
 
+/// Whether the machine type answers `query-hotpluggable-cpus` (pc and q35 do).
+pub fn hotpluggable_cpus(vm: &VmBackend) -> bool {
+    machine_types::find(&vm.machine.config().machine.type_name)
+        .is_none_or(|m| matches!(m.family, Family::I440fx | Family::Q35))
+}
+
 fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
     let plugged = vm.machine.vcpu_count();
     let possible = (vm.machine.config().smp.maxcpus as usize).max(plugged);
@@ -244,6 +267,26 @@ fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
             qom_path: (i < plugged).then(|| cpu_qom_path(i)),
         })
         .collect()
+}
+
+/// `inject-nmi`: QEMU's x86 machines deliver the NMI to every vCPU; `none` has no NMI.
+fn inject_nmi(vm: &VmBackend) -> Result<(), QapiError> {
+    if !vm.machine.has_board() {
+        return Err(QapiError::generic("machine does not provide NMIs"));
+    }
+    for i in 0..vm.machine.vcpu_count() {
+        match vm.machine.run_on_vcpu(i, |fd| fd.nmi()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                return Err(QapiError::generic(format!(
+                    "Failed to inject NMI: {}",
+                    crate::os_error::kvm_strerror(&e)
+                )))
+            }
+            None => return Err(QapiError::generic("The vCPU thread is gone")),
+        }
+    }
+    Ok(())
 }
 
 /// `x-query-virtio`: the virtio devices and their backends' QOM paths.

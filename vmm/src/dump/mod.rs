@@ -19,12 +19,11 @@ use std::sync::Mutex;
 use monitor::vm::{Effects, FdSource, Job, JobOutput, Reply};
 use qapi::types::{DumpCompletedEventData, DumpGuestMemoryFormat, DumpQueryResult, DumpStatus};
 use qapi::{Event, QapiError};
-use vm_memory::{GuestAddress, GuestMemoryBackend};
+use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
 
-use crate::arch::memory_map::ram_regions;
 use crate::cpu_state::CpuState;
 use crate::memory::GuestRam;
-use crate::memsave::os_text;
+use crate::os_error::strerror as os_text;
 use crate::run_state::RunState;
 use crate::vm_backend::{empty, VmBackend};
 
@@ -312,7 +311,16 @@ type Blocks = Vec<(u64, u64)>;
 /// The RAM blocks to dump (filtered by begin/length), the mappings that describe them
 /// (`paging`: from the guest's page tables) and every vCPU's registers.
 fn prepare(vm: &VmBackend, req: &Request) -> Result<Work, QapiError> {
-    let all = ram_regions(vm.machine.ram_size());
+    // The RAM as mapped (`none` maps its RAM flat from 0, or has none).
+    let all: Blocks = vm
+        .machine
+        .mem()
+        .iter()
+        .map(|r| (r.start_addr().0, r.len()))
+        .collect();
+    if all.is_empty() {
+        return Err(QapiError::generic("dump: no guest memory to dump"));
+    }
     let mut blocks = all.clone();
     if let (Some(begin), Some(length)) = (req.begin, req.length) {
         if length == 0 {

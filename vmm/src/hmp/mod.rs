@@ -4,6 +4,7 @@
 //! their `qmp_*` functions.
 
 mod devices;
+mod empty_board;
 mod registers;
 
 use std::collections::HashMap;
@@ -189,12 +190,15 @@ impl HmpTarget for Target<'_> {
             .collect()
     }
 
-    fn hotpluggable_cpus(&self) -> Vec<HotpluggableCpu> {
+    fn hotpluggable_cpus(&self) -> HmpResult<Vec<HotpluggableCpu>> {
         let vm = &*self.vm;
+        if !qmp_commands::hotpluggable_cpus(vm) {
+            return Err("machine does not support hot-plugging CPUs".into());
+        }
         let plugged = vm.machine.vcpu_count();
         let possible = (vm.machine.config().smp.maxcpus as usize).max(plugged);
         let ty = qmp_commands::cpu_type(vm);
-        (0..possible)
+        Ok((0..possible)
             .rev()
             .map(|i| {
                 let p = qmp_commands::cpu_props(vm, i);
@@ -219,19 +223,23 @@ impl HmpTarget for Target<'_> {
                     props,
                 }
             })
-            .collect()
+            .collect())
+    }
+
+    fn ram_block(&self) -> Option<String> {
+        let machine = &self.vm.machine;
+        if machine.ram_size() == 0 {
+            None
+        } else if machine.has_board() {
+            Some("pc.ram".into())
+        } else {
+            Some("ram".into())
+        }
     }
 
     fn nmi(&mut self, _index: usize) -> HmpResult<()> {
-        // QEMU's x86 NMI goes to every CPU.
-        for i in 0..self.vm.machine.vcpu_count() {
-            match self.vm.machine.run_on_vcpu(i, |fd| fd.nmi()) {
-                Some(Ok(())) => {}
-                Some(Err(e)) => return Err(format!("Failed to inject NMI: {e}")),
-                None => return Err("The vCPU thread is gone".into()),
-            }
-        }
-        Ok(())
+        // As QEMU's hmp_nmi: the QMP command, which goes to every vCPU.
+        self.qmp_unit(Command::InjectNmi)
     }
 
     fn read_phys(&mut self, addr: u64, buf: &mut [u8]) -> bool {
@@ -250,7 +258,7 @@ impl HmpTarget for Target<'_> {
             .mem()
             .get_host_address(GuestAddress(addr))
             .ok()?;
-        Some(("pc.ram".to_string(), hva as u64))
+        Some((self.ram_block()?, hva as u64))
     }
 
     fn gpa2hpa(&mut self, addr: u64) -> Option<(String, Result<u64, String>)> {
@@ -401,10 +409,16 @@ impl HmpTarget for Target<'_> {
     }
 
     fn info_pci(&mut self) -> String {
+        if !self.vm.machine.has_board() {
+            return String::new();
+        }
         devices::info_pci(self.vm)
     }
 
     fn info_qtree(&mut self, brief: bool) -> String {
+        if !self.vm.machine.has_board() {
+            return empty_board::info_qtree();
+        }
         devices::info_qtree(self.vm, brief)
     }
 
@@ -415,6 +429,9 @@ impl HmpTarget for Target<'_> {
         owner: bool,
         disabled: bool,
     ) -> String {
+        if !self.vm.machine.has_board() {
+            return empty_board::info_mtree(self.vm.machine.ram_size(), flatview);
+        }
         devices::info_mtree(self.vm, flatview, dispatch, owner, disabled)
     }
 
@@ -432,10 +449,16 @@ impl HmpTarget for Target<'_> {
     }
 
     fn info_pic(&mut self) -> String {
+        if !self.vm.machine.has_board() {
+            return String::new();
+        }
         devices::info_pic(self.vm)
     }
 
     fn info_irq(&mut self) -> String {
+        if !self.vm.machine.has_board() {
+            return String::new();
+        }
         "IRQ statistics for kvm-ioapic:\nIRQ statistics for kvm-i8259:\n".into()
     }
 

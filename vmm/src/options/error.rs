@@ -156,10 +156,19 @@ pub enum ErrorKind {
     AccelOptionsIncompatible,
     #[error("no accelerator found")]
     NoAcceleratorFound,
+    #[error("Could not access KVM kernel module: {reason}")]
+    KvmModuleAccess { reason: String },
+    #[error("failed to initialize kvm: {reason}")]
+    KvmInitFailed { reason: String },
     #[error("falling back to {name}")]
     FallingBack { name: String },
 
     // --- kernel and misc ---
+    /// `-cpu` on `none`: QEMU creates that CPU bare, and x86 CPUs need an APIC id from a board.
+    #[error("apic-id property was not initialized properly")]
+    CpuOnEmptyMachine,
+    #[error("The -kernel parameter is not supported (use the generic 'loader' device instead).")]
+    KernelOnEmptyMachine,
     #[error("-append only allowed with -kernel option")]
     AppendWithoutKernel,
     #[error("-initrd only allowed with -kernel option")]

@@ -176,6 +176,14 @@ impl MachineType {
         self.family == Family::I440fx && self.version == Some((10, 0, 0))
     }
 
+    /// `MachineClass::default_ram_size`: `none` has no RAM unless `-m` asks for some.
+    pub fn default_ram_size(&self) -> u64 {
+        match self.family {
+            Family::None => 0,
+            _ => DEFAULT_RAM_SIZE,
+        }
+    }
+
     /// `MachineClass::max_cpus`.
     pub fn max_cpus(&self) -> u32 {
         match self.family {
@@ -747,8 +755,9 @@ pub struct Memory {
 /// QEMU's default RAM size.
 pub const DEFAULT_RAM_SIZE: u64 = 128 << 20;
 
-/// `machine_set_mem()` on the (type-checked) `memory` dictionary.
-pub fn set_memory(dict: &[(String, Value)]) -> Result<Memory, ErrorKind> {
+/// `machine_set_mem()` on the (type-checked) `memory` dictionary; without `size` the RAM is
+/// the machine's `default_size`.
+pub fn set_memory(dict: &[(String, Value)], default_size: u64) -> Result<Memory, ErrorKind> {
     let num = |k: &str, f: fn(&str) -> Option<u64>| {
         Value::get(dict, k).and_then(|v| match v {
             Value::Str(s) => f(s),
@@ -763,7 +772,7 @@ pub fn set_memory(dict: &[(String, Value)]) -> Result<Memory, ErrorKind> {
     // RAM is rounded up to a multiple of 8 KiB.
     let ram_size = match size {
         Some(s) => s.div_ceil(8192).saturating_mul(8192),
-        None => DEFAULT_RAM_SIZE,
+        None => default_size,
     };
     match max_size {
         Some(max) => {
@@ -947,7 +956,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), Value::Str(v.to_string())))
             .collect();
-        set_memory(&d).map_err(|e| e.to_string())
+        set_memory(&d, DEFAULT_RAM_SIZE).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -280,16 +280,37 @@ fn accelerators() {
         assert!(p.result.is_ok(), "{a:?}");
         assert!(p.diagnostics.is_empty(), "{a:?}");
     }
-    // A build without TCG: tcg is an invalid accelerator and KVM is used instead.
-    let p = parse_args(args(&["-machine", "none,accel=kvm:tcg"]));
-    assert!(p.result.is_ok());
-    let d: Vec<String> = p.diagnostics.iter().map(|d| d.to_string()).collect();
-    assert_eq!(d, ["invalid accelerator tcg", "falling back to KVM"]);
-    let p = parse_args(args(&["-accel", "tcg", "-accel", "kvm"]));
-    let d: Vec<String> = p.diagnostics.iter().map(|d| d.to_string()).collect();
+    // KVM works, so the TCG after it is never tried: silent, as QEMU.
+    for a in [
+        &["-machine", "none,accel=kvm:tcg"][..],
+        &["-machine", "accel=kvm:tcg"],
+    ] {
+        let p = parse_args(args(a));
+        assert!(p.result.is_ok(), "{a:?}");
+        assert!(p.diagnostics.is_empty(), "{a:?}");
+    }
+    // TCG tried first: this VMM has none, as a QEMU built without it, and falls back to KVM.
+    let diags = |a: &[&str]| -> Vec<String> {
+        let p = parse_args(args(a));
+        assert!(p.result.is_ok(), "{a:?}");
+        p.diagnostics.iter().map(|d| d.to_string()).collect()
+    };
     assert_eq!(
-        d,
+        diags(&["-machine", "accel=tcg:kvm"]),
+        ["invalid accelerator tcg", "falling back to KVM"]
+    );
+    assert_eq!(
+        diags(&["-accel", "tcg", "-accel", "kvm"]),
         ["-accel tcg: invalid accelerator tcg", "falling back to KVM"]
+    );
+    // Unknown names are dropped before any is tried, as QEMU's filter does.
+    assert_eq!(
+        diags(&["-machine", "accel=tcg:foo:kvm"]),
+        [
+            "invalid accelerator foo",
+            "invalid accelerator tcg",
+            "falling back to KVM"
+        ]
     );
 }
 

@@ -32,9 +32,11 @@ mod lapic;
 mod machine;
 mod machine_types;
 mod object;
+mod opaque;
 mod path;
 mod populate;
 mod tree;
+mod type_table;
 mod types;
 mod value;
 
@@ -54,4 +56,5 @@ pub use object::{PropInfo, PropKind, QomObject};
 pub use path::Resolved;
 pub use populate::cpu_device_index;
 pub use tree::{ObjectId, ObjectTree};
+pub use type_table::sort_by_walk as sort_by_type_table_walk;
 pub use types::{device_list_properties, exists as type_exists, is_a, list_properties, list_types};

@@ -10,6 +10,7 @@ use super::error::QomError;
 use super::lapic::LapicObject;
 use super::machine::MachineObject;
 use super::machine_types::{self, Board};
+use super::opaque::OpaqueObject;
 use super::tree::{ObjectId, ObjectTree};
 use super::value::Props;
 use crate::config::VmConfig;
@@ -85,7 +86,9 @@ impl ObjectTree {
             );
         }
         let ram_id = match &memory_backend {
-            Some(id) => id.clone(),
+            Some(id) => Some(id.clone()),
+            // `none` without -m has no RAM, so no backend.
+            None if config.memory.size == 0 => None,
             None => {
                 let id = board.default_ram_id();
                 // An -object of that id already there is what the link then names.
@@ -94,16 +97,29 @@ impl ObjectTree {
                     id,
                     Box::new(BackendObject::machine_ram(config.memory.size, defaults)),
                 );
-                id.to_string()
+                Some(id.to_string())
             }
         };
 
-        let machine = MachineObject::new(config, name, board, Some(format!("/objects/{ram_id}")));
+        let ram_path = ram_id.map(|id| format!("/objects/{id}"));
+        let machine = MachineObject::new(config, name, board, ram_path);
         let machine = self.add_child(root, "machine", Box::new(machine))?;
         let unattached = self.add_child(machine, "unattached", Box::new(Container))?;
         self.add_child(machine, "peripheral", Box::new(Container))?;
         self.add_child(machine, "peripheral-anon", Box::new(Container))?;
-        self.add_cpus(unattached, config)?;
+        if board == Board::None {
+            // The system bus and memory regions every QEMU machine has, created in QEMU's
+            // order; other boards' trees here show only their vCPUs.
+            for (name, object) in [
+                ("sysbus", OpaqueObject::new("System")),
+                ("system[0]", OpaqueObject::new("memory-region")),
+                ("io[0]", OpaqueObject::new("memory-region")),
+            ] {
+                self.add_child(unattached, name, Box::new(object))?;
+            }
+        } else {
+            self.add_cpus(unattached, config)?;
+        }
         self.add_child(root, "backend", Box::new(Container))?;
         Ok(())
     }

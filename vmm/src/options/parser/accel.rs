@@ -1,6 +1,11 @@
 //! Accelerators: `-accel` (QemuOpts; `help` lists them) and `configure_accelerators()`, which
-//! tries those of `-accel`, or of `-machine accel=`, in order. KVM is the only accelerator of
-//! this VMM; its properties are checked as QEMU's string visitor checks them.
+//! tries those of `-accel`, or of `-machine accel=`, in order and stops at the first that
+//! works. KVM is the only accelerator of this VMM; its properties are checked as QEMU's string
+//! visitor checks them.
+//!
+//! TCG: `-machine accel=` filters out names QEMU does not know before trying any, and QEMU
+//! knows `tcg`, so `kvm:tcg` is silent when KVM works, as in QEMU. Only when TCG is actually
+//! tried does this VMM say what a QEMU built without TCG says: "invalid accelerator tcg".
 
 use crate::options::error::{Diagnostic, ErrorKind};
 use crate::options::qemuopts::{self, Opts, OptsList, Parsed as OptsParsed};
@@ -43,25 +48,23 @@ impl Parser {
     pub(super) fn configure_accelerators(&mut self, machine_accel: Option<&str>) -> Step {
         // (location, accel name, properties)
         let mut candidates: Vec<(Option<String>, Opts)> = Vec::new();
-        let mut init_failed = false;
-        let mut last_failure: Option<(Option<String>, String)> = None;
+        // The last message printed for an accelerator that failed: QEMU exits after the
+        // messages if none works, so that one is the error.
+        let mut last_failure: Option<(Option<String>, ErrorKind)> = None;
         if self.accel.groups.is_empty() {
             let list = machine_accel.unwrap_or("kvm");
             if !list.is_empty() {
                 for name in list.split(':') {
-                    if name == "kvm" {
+                    if known_to_qemu(name) {
                         let mut o = Opts::default();
-                        o.set("accel", "kvm");
+                        o.set("accel", name);
                         candidates.push((None, o));
                     } else {
-                        init_failed = true;
-                        last_failure = Some((None, name.to_string()));
-                        self.diags.push(Diagnostic::error(
-                            None,
-                            &ErrorKind::InvalidAccelerator {
-                                name: name.to_string(),
-                            },
-                        ));
+                        let kind = ErrorKind::InvalidAccelerator {
+                            name: name.to_string(),
+                        };
+                        self.diags.push(Diagnostic::error(None, &kind));
+                        last_failure = Some((None, kind));
                     }
                 }
             }
@@ -76,14 +79,11 @@ impl Parser {
         for (loc, opts) in candidates {
             let name = opts.get("accel").unwrap_or("");
             if name != "kvm" {
-                init_failed = true;
-                last_failure = Some((loc.clone(), name.to_string()));
-                self.diags.push(Diagnostic::error(
-                    loc.as_deref(),
-                    &ErrorKind::InvalidAccelerator {
-                        name: name.to_string(),
-                    },
-                ));
+                let kind = ErrorKind::InvalidAccelerator {
+                    name: name.to_string(),
+                };
+                self.diags.push(Diagnostic::error(loc.as_deref(), &kind));
+                last_failure = Some((loc, kind));
                 continue;
             }
             for (k, v) in &opts.items {
@@ -95,7 +95,20 @@ impl Parser {
                     None => plain(e),
                 })?;
             }
-            if init_failed {
+            // kvm_init(): the first thing it needs is /dev/kvm.
+            if let Err(reason) = open_kvm() {
+                for kind in [
+                    ErrorKind::KvmModuleAccess {
+                        reason: reason.clone(),
+                    },
+                    ErrorKind::KvmInitFailed { reason },
+                ] {
+                    self.diags.push(Diagnostic::error(loc.as_deref(), &kind));
+                    last_failure = Some((loc.clone(), kind));
+                }
+                continue;
+            }
+            if last_failure.is_some() {
                 self.diags.push(Diagnostic::error(
                     None,
                     &ErrorKind::FallingBack { name: "KVM".into() },
@@ -103,18 +116,31 @@ impl Parser {
             }
             return Ok(());
         }
-        if !init_failed {
+        let Some((loc, kind)) = last_failure else {
             return Err(plain(ErrorKind::NoAcceleratorFound));
-        }
-        // QEMU exits after the messages it printed: the last one is the error.
-        let (loc, name) = last_failure.unwrap_or_default();
+        };
         self.diags.pop();
-        let kind = ErrorKind::InvalidAccelerator { name };
         Err(match loc {
             Some(l) => at(&l, kind),
             None => plain(kind),
         })
     }
+}
+
+/// Opens and closes /dev/kvm as QEMU's `kvm_init()` opens it; the `strerror()` text if not.
+fn open_kvm() -> Result<(), String> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .map(drop)
+        .map_err(|e| crate::os_error::strerror(&e))
+}
+
+/// The accelerators QEMU 10's x86_64 binary has (`accel_find()` finds them): KVM, and TCG,
+/// which this VMM does not have.
+fn known_to_qemu(name: &str) -> bool {
+    matches!(name, "kvm" | "tcg")
 }
 
 /// The `kvm-accel` properties (`-accel kvm,...`), with the string visitor's messages.

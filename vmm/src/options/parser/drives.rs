@@ -93,12 +93,6 @@ fn check_drive(drive: &Drive) -> Result<(), ErrorKind> {
     })
 }
 
-/// `strerror()` text of an I/O error.
 fn io_reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    // Rust appends " (os error N)".
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    crate::os_error::strerror(e)
 }

@@ -3,10 +3,11 @@
 //! in QEMU. Each step is done by its option group's module; the result is the configuration.
 
 use crate::config::VmConfig;
+use crate::options::error::ErrorKind;
 use crate::options::machine;
 
 use super::chardev_backends::Frontends;
-use super::machine_options::MachineSettings;
+use super::machine_options::{dict_str, MachineSettings};
 use super::report::{plain, Step};
 use super::vm_config::Resolved;
 use super::Parser;
@@ -74,6 +75,15 @@ impl Parser {
 
         // Board initialisation (pc_memory_init())
         machine::check_board_memory(&machine, &memory).map_err(plain)?;
+        // machine_none_init(): a CPU only if -cpu asks (which fails on x86), no loader.
+        if machine.family == machine::Family::None {
+            if cpu_model.is_some() {
+                return Err(plain(ErrorKind::CpuOnEmptyMachine));
+            }
+            if dict_str(&self.machine_dict, "kernel").is_some() {
+                return Err(plain(ErrorKind::KernelOnEmptyMachine));
+            }
+        }
 
         // qemu_create_cli_devices()
         let devices = self.check_devices()?;

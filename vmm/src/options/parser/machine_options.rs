@@ -157,7 +157,7 @@ impl Parser {
             maxcpus: 1,
         };
         let mut memory = machine::Memory {
-            size: machine::DEFAULT_RAM_SIZE,
+            size: machine.default_ram_size(),
             maxmem: None,
             slots: None,
         };
@@ -171,7 +171,7 @@ impl Parser {
                         .map_err(plain)?;
                 }
                 ("memory", Value::Dict(d)) => {
-                    memory = machine::set_memory(d).map_err(plain)?;
+                    memory = machine::set_memory(d, machine.default_ram_size()).map_err(plain)?;
                 }
                 ("boot", Value::Dict(d)) => {
                     for k in ["order", "once"] {

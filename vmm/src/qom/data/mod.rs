@@ -4,4 +4,5 @@
 pub(crate) mod cpu_features;
 pub(crate) mod cpu_values;
 pub(crate) mod machine_lists;
+pub(crate) mod qemu_types;
 pub(crate) mod type_props;

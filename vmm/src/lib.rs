@@ -14,6 +14,7 @@ pub mod options;
 pub mod qom;
 pub mod run_state;
 pub mod serial_backends;
+pub mod startup;
 pub mod vcpu;
 
 /// The built-in test guest (see `guest/`), booted when no `-kernel` is given.

@@ -1,0 +1,112 @@
+//! Start-up: the machine is built on a thread of its own while the main thread opens the
+//! monitors' chardevs and greets the clients that connect meanwhile. Building the machine
+//! costs milliseconds of KVM set-up, often more on a loaded host (memory-slot and irqchip
+//! ioctls wait for SRCU grace periods, vCPU threads wait to be scheduled); a client need not
+//! wait for that to see the greeting. Its commands wait for the machine (see
+//! `EventLoop::greet_until`).
+
+use std::os::fd::AsRawFd;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+
+use monitor::event_loop::{EventLoop, LoopConfig, LoopError};
+use monitor::signals::SignalFd;
+use thiserror::Error;
+use vmm_sys_util::eventfd::EventFd;
+
+use crate::config::VmConfig;
+use crate::machine::{Machine, MachineError, SerialOutput};
+use crate::machine_events::{MachineEvent, MachineEvents};
+use crate::vm_backend::VmBackend;
+
+#[derive(Debug, Error)]
+pub enum StartupError {
+    /// A termination signal arrived while waiting for a `wait=on` client (QEMU exits 0).
+    #[error("{0}")]
+    Terminated(String),
+    #[error("{0}")]
+    Loop(LoopError),
+    #[error("{0}")]
+    Machine(#[from] MachineError),
+    #[error("cannot start the machine thread: {0}")]
+    Thread(std::io::Error),
+}
+
+impl From<LoopError> for StartupError {
+    fn from(e: LoopError) -> Self {
+        match e {
+            LoopError::Terminated(report) => StartupError::Terminated(report),
+            other => StartupError::Loop(other),
+        }
+    }
+}
+
+/// What the machine needs that main made before it.
+pub struct MachineParts<'a> {
+    pub config: &'a VmConfig,
+    pub builtin_kernel: &'static [u8],
+    pub serial_outputs: Vec<Option<SerialOutput>>,
+    pub events: Arc<MachineEvents>,
+    pub events_rx: Receiver<MachineEvent>,
+}
+
+/// Builds the machine and opens the monitors at the same time; the event loop is ready to
+/// run on the machine. A chardev error is reported before a machine error, as QEMU opens
+/// chardevs before it initialises KVM; either way nothing runs.
+pub fn start(
+    parts: MachineParts<'_>,
+    loop_config: LoopConfig,
+    signals: SignalFd,
+) -> Result<(VmBackend, EventLoop), StartupError> {
+    let ready =
+        EventFd::new(libc::EFD_NONBLOCK | libc::EFD_CLOEXEC).map_err(StartupError::Thread)?;
+    // Held here too: a failed build drops its own reference while the loop still polls the fd.
+    let events = parts.events.clone();
+    let wake_fd = events.wake_fd().as_raw_fd();
+    let (backend, event_loop) = std::thread::scope(|scope| {
+        let ready = &ready;
+        let builder = std::thread::Builder::new()
+            .name("machine-init".into())
+            .spawn_scoped(scope, move || {
+                let built = build(parts);
+                // Wakes greet_until; a failed write only means nobody waits.
+                let _ = ready.write(1);
+                built
+            })
+            .map_err(StartupError::Thread)?;
+        let event_loop = EventLoop::open(loop_config, wake_fd, signals).map(|mut lp| {
+            if let Err(e) = lp.greet_until(ready.as_raw_fd()) {
+                // Only the early greetings are lost: run() greets these clients.
+                eprintln!("vmm: monitor: {e}");
+            }
+            lp
+        });
+        let backend = builder.join().unwrap_or_else(|_| {
+            Err(StartupError::Thread(std::io::Error::other(
+                "the machine thread panicked",
+            )))
+        });
+        Ok::<_, StartupError>((backend, event_loop))
+    })?;
+    let mut event_loop = event_loop?;
+    let backend = backend?;
+    event_loop
+        .attach_machine(&backend)
+        .map_err(|e| StartupError::Loop(e.into()))?;
+    drop(events);
+    Ok((backend, event_loop))
+}
+
+fn build(parts: MachineParts<'_>) -> Result<VmBackend, StartupError> {
+    let machine = Machine::new(
+        parts.config,
+        parts.builtin_kernel,
+        parts.serial_outputs,
+        parts.events.clone(),
+    )?;
+    Ok(VmBackend::new(
+        machine,
+        parts.events_rx,
+        parts.events.wake_fd(),
+    ))
+}

@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod kick;
+mod priority;
 mod run_loop;
 
 use std::io;

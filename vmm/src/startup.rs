@@ -1,9 +1,9 @@
 //! Start-up: the machine is built on a thread of its own while the main thread opens the
-//! monitors' chardevs and greets the clients that connect meanwhile. Building the machine
-//! costs milliseconds of KVM set-up, often more on a loaded host (memory-slot and irqchip
-//! ioctls wait for SRCU grace periods, vCPU threads wait to be scheduled); a client need not
-//! wait for that to see the greeting. Its commands wait for the machine (see
-//! `EventLoop::greet_until`).
+//! monitors' chardevs, greets the clients that connect meanwhile and answers their QMP
+//! negotiation. Building the machine costs milliseconds of KVM set-up, often more on a loaded
+//! host (memory-slot and irqchip ioctls wait for SRCU grace periods, vCPU threads wait to be
+//! scheduled); a client need not wait for that to be greeted. Its commands for the machine
+//! wait for it (see `EventLoop::greet_until`).
 
 use std::os::fd::AsRawFd;
 use std::sync::mpsc::Receiver;

@@ -50,9 +50,11 @@ pub struct MachineParts<'a> {
     pub events_rx: Receiver<MachineEvent>,
 }
 
-/// Builds the machine and opens the monitors at the same time; the event loop is ready to
-/// run on the machine. A chardev error is reported before a machine error, as QEMU opens
-/// chardevs before it initialises KVM; either way nothing runs.
+/// Opens the monitors, then builds the machine while serving them; the event loop is ready
+/// to run on the machine. As in QEMU, the chardevs come first: their errors end start-up
+/// before any machine is built, and `wait=on` blocks before the machine is built (QEMU greets
+/// such a client before it builds the board, and so do we). Binding the sockets before the
+/// machine thread exists also keeps that thread from delaying them.
 pub fn start(
     parts: MachineParts<'_>,
     loop_config: LoopConfig,
@@ -60,10 +62,10 @@ pub fn start(
 ) -> Result<(VmBackend, EventLoop), StartupError> {
     let ready =
         EventFd::new(libc::EFD_NONBLOCK | libc::EFD_CLOEXEC).map_err(StartupError::Thread)?;
-    // Held here too: a failed build drops its own reference while the loop still polls the fd.
+    // Held here too, so the fd the loop polls outlives a failed build's own reference.
     let events = parts.events.clone();
-    let wake_fd = events.wake_fd().as_raw_fd();
-    let (backend, event_loop) = std::thread::scope(|scope| {
+    let mut event_loop = EventLoop::open(loop_config, events.wake_fd().as_raw_fd(), signals)?;
+    let backend = std::thread::scope(|scope| {
         let ready = &ready;
         let builder = std::thread::Builder::new()
             .name("machine-init".into())
@@ -74,22 +76,16 @@ pub fn start(
                 built
             })
             .map_err(StartupError::Thread)?;
-        let event_loop = EventLoop::open(loop_config, wake_fd, signals).map(|mut lp| {
-            if let Err(e) = lp.greet_until(ready.as_raw_fd()) {
-                // Only the early greetings are lost: run() greets these clients.
-                eprintln!("vmm: monitor: {e}");
-            }
-            lp
-        });
-        let backend = builder.join().unwrap_or_else(|_| {
+        if let Err(e) = event_loop.greet_until(ready.as_raw_fd()) {
+            // Only the early service is lost: run() greets these clients.
+            eprintln!("vmm: monitor: {e}");
+        }
+        builder.join().unwrap_or_else(|_| {
             Err(StartupError::Thread(std::io::Error::other(
                 "the machine thread panicked",
             )))
-        });
-        Ok::<_, StartupError>((backend, event_loop))
+        })
     })?;
-    let mut event_loop = event_loop?;
-    let backend = backend?;
     event_loop
         .attach_machine(&backend)
         .map_err(|e| StartupError::Loop(e.into()))?;

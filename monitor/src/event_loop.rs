@@ -3,8 +3,10 @@
 //! time, so monitors never run commands concurrently (as in QEMU); only their blocking file
 //! I/O goes to worker threads ([`crate::jobs`]), whose results come back here.
 
+mod early_greeting;
+
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant, SystemTime};
 
 use mio::unix::SourceFd;
@@ -166,8 +168,14 @@ fn client_token(i: usize) -> Token {
 
 impl EventLoop {
     /// Opens every monitor's chardev (blocking for `wait=on` servers, as QEMU does at
-    /// start-up) and registers everything with a new poller.
-    pub fn new(config: LoopConfig, vm: &dyn Vm, signals: SignalFd) -> Result<EventLoop, LoopError> {
+    /// start-up) and registers everything with a new poller, without the machine: monitor
+    /// clients are accepted and greeted while the machine is still being built (see
+    /// [`Self::greet_until`]); [`Self::attach_machine`] completes it.
+    pub fn open(
+        config: LoopConfig,
+        machine_event_fd: RawFd,
+        signals: SignalFd,
+    ) -> Result<EventLoop, LoopError> {
         let poll = Poll::new()?;
         let mut monitors = Vec::new();
         for m in &config.monitors {
@@ -205,17 +213,8 @@ impl EventLoop {
             });
         }
         let registry = poll.registry();
-        for c in &serial_conns {
-            if let Some(fd) = vm.serial_space_fd(c.feed.port) {
-                registry.register(
-                    &mut SourceFd(&fd),
-                    Token(SERIAL_SPACE_BASE + c.feed.port),
-                    Interest::READABLE,
-                )?;
-            }
-        }
         registry.register(
-            &mut SourceFd(&vm.machine_event_fd()),
+            &mut SourceFd(&machine_event_fd),
             MACHINE,
             Interest::READABLE,
         )?;
@@ -231,9 +230,6 @@ impl EventLoop {
                 .register(&mut SourceFd(&0), STDIN, Interest::READABLE)
                 .is_ok()
             {
-                if let Some(fd) = vm.serial_space_fd(port) {
-                    registry.register(&mut SourceFd(&fd), SERIAL_SPACE, Interest::READABLE)?;
-                }
                 stdin = Some(SerialFeed::new(port, mux));
             }
         }
@@ -260,6 +256,27 @@ impl EventLoop {
             lp.arm_serial(i)?;
         }
         Ok(lp)
+    }
+
+    /// Registers the machine's serial input-space descriptors (for the terminal and serial
+    /// sockets), which exist once the machine does.
+    pub fn attach_machine(&mut self, vm: &dyn Vm) -> io::Result<()> {
+        let registry = self.poll.registry();
+        for c in &self.serial_conns {
+            if let Some(fd) = vm.serial_space_fd(c.feed.port) {
+                registry.register(
+                    &mut SourceFd(&fd),
+                    Token(SERIAL_SPACE_BASE + c.feed.port),
+                    Interest::READABLE,
+                )?;
+            }
+        }
+        if let Some(feed) = &self.stdin {
+            if let Some(fd) = vm.serial_space_fd(feed.port) {
+                registry.register(&mut SourceFd(&fd), SERIAL_SPACE, Interest::READABLE)?;
+            }
+        }
+        Ok(())
     }
 
     /// Registers monitor `i`: its client if one is attached (greeting it), else its listener.

@@ -17,6 +17,7 @@ pub mod os_error;
 pub mod qom;
 pub mod run_state;
 pub mod serial_backends;
+pub mod startup;
 pub mod vcpu;
 
 /// The built-in test guest (see `guest/`), booted when no `-kernel` is given.

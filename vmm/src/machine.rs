@@ -304,7 +304,12 @@ impl Machine {
     /// Lets the vCPUs run, unless `-S` keeps the VM in `prelaunch` until `cont`.
     pub fn start(&mut self) {
         if !self.config.start_paused {
-            self.resume();
+            // As QEMU's vm_start at start-up, nobody waits for the vCPUs to take the request
+            // (they may not even be scheduled yet); a later stop waits for them as usual.
+            for v in &self.vcpus {
+                v.request(Want::Run);
+            }
+            self.run_state = RunState::Running;
         }
     }
 

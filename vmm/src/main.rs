@@ -4,14 +4,12 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use monitor::event_loop::EventLoop;
 use monitor::signals::SignalFd;
 use monitor::terminal;
 use vmm::config::{ChardevBackend, VmConfig};
-use vmm::machine::Machine;
 use vmm::machine_events::MachineEvents;
 use vmm::options::{self, Command};
-use vmm::vm_backend::VmBackend;
+use vmm::startup::{self, MachineParts, StartupError};
 use vmm::{daemon, serial_backends, BUILTIN_GUEST};
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -90,24 +88,24 @@ fn run(config: VmConfig) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
-    let events = Arc::new(events);
-    let outputs = std::mem::take(&mut backends.outputs);
-    let machine = match Machine::new(&config, BUILTIN_GUEST, outputs, events.clone()) {
-        Ok(m) => m,
-        Err(e) => return fail(e),
-    };
     if let Some(port) = backends.stdin_port {
         // With a monitor on the terminal, Ctrl-C belongs to the guest (QEMU's mux).
         terminal::set_raw(!port.mux);
     } else if uses_stdio(&config) {
         terminal::set_raw(true);
     }
-    let mut backend = VmBackend::new(machine, events_rx, events);
+    let parts = MachineParts {
+        config: &config,
+        builtin_kernel: BUILTIN_GUEST,
+        serial_outputs: std::mem::take(&mut backends.outputs),
+        events: Arc::new(events),
+        events_rx,
+    };
     let loop_config = vmm::monitors::loop_config(&config, backends.stdin_port, backends.sockets);
-    let event_loop = match EventLoop::new(loop_config, &backend, signals) {
-        Ok(l) => l,
+    let (mut backend, event_loop) = match startup::start(parts, loop_config, signals) {
+        Ok(started) => started,
         // QEMU reports the signal and exits successfully.
-        Err(monitor::event_loop::LoopError::Terminated(report)) => {
+        Err(StartupError::Terminated(report)) => {
             terminal::restore();
             eprintln!("vmm: {report}");
             return ExitCode::SUCCESS;

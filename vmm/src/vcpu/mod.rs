@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod kick;
+mod priority;
 mod run_loop;
 
 use std::io;
@@ -79,14 +80,11 @@ impl VcpuHandle {
         let thread = std::thread::Builder::new()
             .name(thread_name)
             .spawn(move || run_loop::vcpu_thread(index, fd, &thread_shared, &buses, &*sink))?;
+        // Not waiting for the thread to come up keeps start-up short; thread_id waits.
         Ok(VcpuHandle {
             index,
             shared,
             thread: Some(thread),
-        })
-        .inspect(|h: &VcpuHandle| {
-            // Report the thread id before anyone can ask for it.
-            h.shared.control.wait_until(|s| s.ack != Ack::Starting);
         })
     }
 
@@ -122,6 +120,8 @@ impl VcpuHandle {
 
     /// The host thread id running this vCPU.
     pub fn thread_id(&self) -> i32 {
+        // The thread stores its id before it leaves Starting.
+        self.shared.control.wait_until(|s| s.ack != Ack::Starting);
         self.shared.tid.load(std::sync::atomic::Ordering::Acquire)
     }
 

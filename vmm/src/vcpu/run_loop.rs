@@ -78,6 +78,7 @@ pub(super) fn vcpu_thread(
     buses: &Buses,
     sink: &dyn VcpuEventSink,
 ) {
+    super::priority::lower_vcpu_thread_priority();
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     shared.tid.store(tid, std::sync::atomic::Ordering::Release);

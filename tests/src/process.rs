@@ -10,6 +10,24 @@ use std::time::{Duration, Instant};
 struct Captured {
     bytes: Mutex<Vec<u8>>,
     grew: Condvar,
+    /// The pipe reached end of file (or failed): `bytes` is complete.
+    closed: Mutex<bool>,
+    /// Signalled when `closed` is set (a condvar serves one mutex).
+    closed_now: Condvar,
+}
+
+impl Captured {
+    /// Waits until the pipe is drained, at most until `deadline`.
+    fn wait_closed(&self, deadline: Instant) {
+        let mut closed = self.closed.lock().unwrap();
+        while !*closed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            closed = self.closed_now.wait_timeout(closed, left).unwrap().0;
+        }
+    }
 }
 
 fn capture(mut pipe: impl Read + Send + 'static) -> Arc<Captured> {
@@ -26,6 +44,8 @@ fn capture(mut pipe: impl Read + Send + 'static) -> Arc<Captured> {
                 }
             }
         }
+        *sink.closed.lock().unwrap() = true;
+        sink.closed_now.notify_all();
         sink.grew.notify_all();
     });
     captured
@@ -72,6 +92,21 @@ impl VmmProcess {
 
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.bytes.lock().unwrap()).into_owned()
+    }
+
+    /// The first stderr line containing `needle`, waiting up to `timeout` for it (stderr is
+    /// collected by another thread); empty if it never comes.
+    pub fn stderr_line(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.stderr().lines().find(|l| l.contains(needle)) {
+                return line.to_string();
+            }
+            if Instant::now() >= deadline {
+                return String::new();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits until stdout contains `needle` at or after byte `from`; returns the byte offset
@@ -127,6 +162,11 @@ impl VmmProcess {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Everything it wrote is read before the caller looks (unless a child it
+                // left behind still holds the pipes).
+                let drained = Instant::now() + Duration::from_secs(5);
+                self.stdout.wait_closed(drained);
+                self.stderr.wait_closed(drained);
                 return Some(status);
             }
             if Instant::now() >= deadline {

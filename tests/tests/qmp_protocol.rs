@@ -1812,12 +1812,7 @@ fn wait_on_blocks_start_up_until_a_client_connects() {
         ok("{\"status\": \"running\", \"running\": true}", None)
     );
     // QEMU's exact stderr line carries the option's location.
-    let line = vm
-        .stderr()
-        .lines()
-        .find(|l| l.contains("waiting for connection"))
-        .unwrap_or_default()
-        .to_string();
+    let line = vm.stderr_line("waiting for connection", Duration::from_secs(10));
     let expected = format!("vmm: -qmp {arg}: info: {waiting}");
     if let Some(q) = qemu_or_skip("wait_on_blocks_start_up_until_a_client_connects") {
         let qpath = dir.join("q.sock");
@@ -1834,10 +1829,7 @@ fn wait_on_blocks_start_up_until_a_client_connects() {
         let mut qc = connect(&qpath);
         qc.greeting();
         let qline = qemu
-            .stderr()
-            .lines()
-            .find(|l| l.contains("waiting for connection"))
-            .unwrap_or_default()
+            .stderr_line("waiting for connection", Duration::from_secs(10))
             .replace("qemu-system-x86_64: ", "vmm: ")
             .replace(&qarg, &arg)
             .replace(&qpath.display().to_string(), &path.display().to_string());

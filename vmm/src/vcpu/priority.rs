@@ -9,6 +9,11 @@
 //! (1.6–2.0x) and a 0.1 ms slice for the main thread alone (1.85x) did not help. With
 //! autogroup or a per-VM cgroup the increment only shifts CPU within the VMM process, not the
 //! guest's share against other processes; guest progress and serial latency were unchanged.
+//!
+//! What it cannot change: where the kernel wakes the main thread. On the same CPU as the
+//! client, a round trip with every vCPU spinning costs what it does idle (14 vs 13 us); on the
+//! other CPU, the wake-up must first pull a vCPU out of guest mode, ~15 us per direction on a
+//! nested hypervisor (42 us), and under load the kernel mostly picks the other CPU.
 
 /// Added to the nice value the vCPU thread inherited.
 const VCPU_NICE_INCREMENT: libc::c_int = 5;

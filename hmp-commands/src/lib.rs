@@ -15,6 +15,7 @@ pub mod expr;
 pub mod format;
 pub mod handlers;
 pub mod help;
+pub mod keys;
 pub mod monitor;
 pub mod table;
 pub mod target;

@@ -19,7 +19,7 @@ const CR0_PE: u64 = 1;
 const EFER_LMA: u64 = 1 << 10;
 
 /// QEMU's segment-cache flag word for a KVM segment.
-fn seg_flags(s: &kvm_segment) -> u32 {
+pub(crate) fn seg_flags(s: &kvm_segment) -> u32 {
     (u32::from(s.type_) << 8)
         | (u32::from(s.s) << 12)
         | (u32::from(s.dpl) << 13)

@@ -17,14 +17,14 @@ pub enum TranslateError {
     TableOutsideRam(u64),
 }
 
-const CR0_PG: u64 = 1 << 31;
-const CR4_PSE: u64 = 1 << 4;
-const CR4_PAE: u64 = 1 << 5;
-const CR4_LA57: u64 = 1 << 12;
-const EFER_LMA: u64 = 1 << 10;
-const PRESENT: u64 = 1;
-const PAGE_SIZE_BIT: u64 = 1 << 7;
-const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+pub(crate) const CR0_PG: u64 = 1 << 31;
+pub(crate) const CR4_PSE: u64 = 1 << 4;
+pub(crate) const CR4_PAE: u64 = 1 << 5;
+pub(crate) const CR4_LA57: u64 = 1 << 12;
+pub(crate) const EFER_LMA: u64 = 1 << 10;
+pub(crate) const PRESENT: u64 = 1;
+pub(crate) const PAGE_SIZE_BIT: u64 = 1 << 7;
+pub(crate) const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 fn read_entry(mem: &GuestRam, addr: u64) -> Result<u64, TranslateError> {
     mem.read_obj::<u64>(GuestAddress(addr))

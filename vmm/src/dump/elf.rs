@@ -2,10 +2,8 @@
 //! per vCPU, then a "QEMU" note per vCPU holding QEMU's `QEMUCPUState`) and one PT_LOAD per
 //! RAM block, followed by the memory.
 
-use kvm_bindings::kvm_segment;
-
 use super::mapping::Mapping;
-use crate::cpu_state::CpuState;
+use crate::cpu_state::{seg_flags, CpuState};
 
 const PAGE: u64 = 4096;
 
@@ -81,18 +79,6 @@ fn prstatus(index: usize, s: &CpuState) -> Vec<u8> {
     }
     d.resize(PRSTATUS_SIZE, 0);
     d
-}
-
-/// QEMU's segment-cache flag word for a KVM segment.
-fn seg_flags(s: &kvm_segment) -> u32 {
-    (u32::from(s.type_) << 8)
-        | (u32::from(s.s) << 12)
-        | (u32::from(s.dpl) << 13)
-        | (u32::from(s.present != 0 && s.unusable == 0) << 15)
-        | (u32::from(s.avl) << 20)
-        | (u32::from(s.l) << 21)
-        | (u32::from(s.db) << 22)
-        | (u32::from(s.g) << 23)
 }
 
 fn qemu_segment(d: &mut Vec<u8>, selector: u16, limit: u32, flags: u32, base: u64) {

@@ -7,6 +7,9 @@
 use kvm_bindings::kvm_sregs;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend};
 
+use crate::guest_access::{
+    ADDR_MASK, CR0_PG, CR4_LA57, CR4_PAE, CR4_PSE, EFER_LMA, PAGE_SIZE_BIT as PSE, PRESENT,
+};
 use crate::memory::GuestRam;
 
 /// One mapping: `length` bytes at guest-physical `phys` seen at guest-virtual `virt` (0 for
@@ -109,15 +112,6 @@ pub fn simple(blocks: &[(u64, u64)]) -> MappingList {
     l
 }
 
-const CR0_PG: u64 = 1 << 31;
-const CR4_PSE: u64 = 1 << 4;
-const CR4_PAE: u64 = 1 << 5;
-const CR4_LA57: u64 = 1 << 12;
-const EFER_LMA: u64 = 1 << 10;
-const PRESENT: u64 = 1;
-const PSE: u64 = 1 << 7;
-/// Bits 51..12 of a table entry.
-const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 const NX: u64 = 1 << 63;
 
 /// `paging: true`: the page tables of every vCPU from the first with paging on, or the RAM

@@ -86,7 +86,9 @@ pub struct Server {
 impl Server {
     /// Connects a client to the main QMP socket (greeting not read).
     pub fn connect(&self) -> QmpClient {
-        connect(&self.qmp)
+        let mut c = connect(&self.qmp);
+        c.qemu_startup_race = self.which == Impl::Qemu;
+        c
     }
 
     /// Connects, reads the greeting and negotiates.

@@ -1624,6 +1624,7 @@ fn chardev_mon_session(which: Impl, qemu: Option<&Path>, pretty: bool) -> Vec<St
     c.pretty = pretty;
     let p = path.display().to_string();
     let fix = |m: Vec<u8>| line_text(&m).replace(&p, "PATH");
+    c.qemu_startup_race = which == Impl::Qemu;
     let mut t = vec![fix(c.greeting())];
     t.push(fix(c.command(b"{\"execute\":\"qmp_capabilities\"}")));
     for cmd in [

@@ -925,6 +925,10 @@ impl EventLoop {
                 }
                 feed.consume(n);
             }
+            if feed.take_break() {
+                vm.serial_break(feed.port);
+                continue;
+            }
             if !feed.readable || feed.eof {
                 return;
             }
@@ -940,7 +944,6 @@ impl EventLoop {
                     while at < input.len() {
                         let Some(feed) = &mut self.stdin else { return };
                         let (action, used) = feed.input_from(&input[at..]);
-                        let port = feed.port;
                         at += used;
                         self.mux_monitor_input(vm);
                         match action {
@@ -951,7 +954,6 @@ impl EventLoop {
                                 return;
                             }
                             MuxAction::SwitchFocus => self.switch_focus(),
-                            MuxAction::Break => vm.serial_break(port),
                             MuxAction::None => {}
                         }
                     }

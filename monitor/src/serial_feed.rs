@@ -26,8 +26,6 @@ pub enum MuxAction {
     /// bytes after it are left in the feed for [`SerialFeed::take_monitor_input`] or the
     /// guest, as the new focus decides.
     SwitchFocus,
-    /// Ctrl-A b: a break condition on the serial line.
-    Break,
 }
 
 pub struct SerialFeed {
@@ -41,6 +39,9 @@ pub struct SerialFeed {
     escape: bool,
     pub readable: bool,
     pub eof: bool,
+    /// Where in `pending` a Ctrl-A b break goes: the bytes typed before it reach the port
+    /// first ([`Self::take_break`]).
+    break_at: Option<usize>,
 }
 
 pub fn write_stdout(bytes: &[u8]) {
@@ -60,20 +61,39 @@ impl SerialFeed {
             escape: false,
             readable: true,
             eof: false,
+            break_at: None,
         }
     }
 
+    /// Bytes wait for the guest ahead of any break.
     pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() && self.break_at != Some(0)
     }
 
-    /// The bytes waiting for the guest, as one slice (front part).
+    /// The bytes waiting for the guest, as one slice (front part, up to a break).
     pub fn pending_front(&self) -> &[u8] {
-        self.pending.as_slices().0
+        let front = self.pending.as_slices().0;
+        match self.break_at {
+            Some(at) => &front[..at.min(front.len())],
+            None => front,
+        }
     }
 
     pub fn consume(&mut self, n: usize) {
-        self.pending.drain(..n.min(self.pending.len()));
+        let n = n.min(self.pending.len());
+        self.pending.drain(..n);
+        if let Some(at) = &mut self.break_at {
+            *at = at.saturating_sub(n);
+        }
+    }
+
+    /// Whether a break is due now (every byte typed before it has gone); clears it.
+    pub fn take_break(&mut self) -> bool {
+        let due = self.break_at == Some(0);
+        if due {
+            self.break_at = None;
+        }
+        due
     }
 
     /// Input for the monitor typed since the last call.
@@ -107,8 +127,11 @@ impl SerialFeed {
                 match b {
                     CTRL_A => self.push(CTRL_A),
                     b'c' => return (MuxAction::SwitchFocus, i + 1),
-                    // Only the console's focus sends it to the guest (QEMU's mux_proc_byte).
-                    b'b' if !self.monitor_focus => return (MuxAction::Break, i + 1),
+                    // A break on the line, in order with the bytes around it; only with the
+                    // console's focus (QEMU's mux_proc_byte). One waits at a time.
+                    b'b' if !self.monitor_focus => {
+                        self.break_at.get_or_insert(self.pending.len());
+                    }
                     b'x' => {
                         write_stdout(b"QEMU: Terminated\n\r");
                         return (MuxAction::Quit, i + 1);
@@ -144,9 +167,23 @@ mod tests {
         assert_eq!(f.input(b"ab\x01\x01c\x01zd"), MuxAction::None);
         assert_eq!(f.pending_front(), b"ab\x01cd");
         assert_eq!(f.input_from(b"x\x01cinfo"), (MuxAction::SwitchFocus, 3));
-        assert_eq!(f.input_from(b"\x01bz"), (MuxAction::Break, 2));
         let mut plain = SerialFeed::new(0, false);
         plain.input(b"\x01x");
         assert_eq!(plain.pending_front(), b"\x01x");
+    }
+
+    #[test]
+    fn break_comes_between_the_bytes_around_it() {
+        let mut f = SerialFeed::new(0, true);
+        assert_eq!(f.input(b"ab\x01bcd"), MuxAction::None);
+        assert!(!f.take_break());
+        assert_eq!(f.pending_front(), b"ab");
+        f.consume(1);
+        assert_eq!(f.pending_front(), b"b");
+        f.consume(1);
+        assert!(!f.has_pending());
+        assert!(f.take_break());
+        assert_eq!(f.pending_front(), b"cd");
+        assert!(f.has_pending());
     }
 }

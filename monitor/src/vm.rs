@@ -129,9 +129,6 @@ pub trait Vm {
         Vec::new()
     }
 
-    /// The descriptor that becomes readable when the machine has events to report.
-    fn machine_event_fd(&self) -> RawFd;
-
     /// Handles what the machine reported (guest reset or power-off, internal errors).
     fn handle_machine_events(&mut self, effects: &mut Effects);
 

@@ -99,7 +99,7 @@ pub struct Machine {
     serials: Vec<Option<Arc<Mutex<SerialPort>>>>,
     pci_bus: Arc<PciBus>,
     balloon: Option<pci_devices::BalloonDevice>,
-    ged: Arc<Mutex<AcpiGed>>,
+    ged: Option<Arc<Mutex<AcpiGed>>>,
     serial_input_space: Vec<Option<EventFd>>,
     run_state: RunState,
     _kvm: Kvm,
@@ -221,12 +221,18 @@ impl Machine {
             layout::PCI_MMIO32_START,
             layout::PCI_MMIO32_END - layout::PCI_MMIO32_START,
         )?;
-        let ged_irq = EventFd::new(libc::EFD_NONBLOCK)?;
-        vm_fd
-            .register_irqfd(&ged_irq, layout::ACPI_GED_IRQ)
-            .map_err(kvm_err)?;
-        let ged = Arc::new(Mutex::new(AcpiGed::new(ged_irq)));
-        mmio_bus.insert(ged.clone(), layout::ACPI_GED_START, acpi_ged::SELECTOR_LEN)?;
+        // The power button is the board's (`none` has no ACPI).
+        let ged = if has_board {
+            let ged_irq = EventFd::new(libc::EFD_NONBLOCK)?;
+            vm_fd
+                .register_irqfd(&ged_irq, layout::ACPI_GED_IRQ)
+                .map_err(kvm_err)?;
+            let ged = Arc::new(Mutex::new(AcpiGed::new(ged_irq)));
+            mmio_bus.insert(ged.clone(), layout::ACPI_GED_START, acpi_ged::SELECTOR_LEN)?;
+            Some(ged)
+        } else {
+            None
+        };
         let buses = Buses {
             io: Arc::new(io_bus),
             mmio: Arc::new(mmio_bus),
@@ -455,7 +461,9 @@ impl Machine {
         for serial in self.serials.iter().flatten() {
             devices::bus::lock(serial).reset()?;
         }
-        devices::bus::lock(&self.ged).reset();
+        if let Some(ged) = &self.ged {
+            devices::bus::lock(ged).reset();
+        }
         for (index, vcpu) in self.vcpus.iter().enumerate() {
             let state = self.boot_vcpu_state(index, entry)?;
             vcpu.run_on(move |fd| state.apply(fd))
@@ -471,7 +479,9 @@ impl Machine {
     /// Presses the ACPI power button (`system_powerdown`): the guest's OSPM decides what
     /// happens, as with QEMU.
     pub fn press_power_button(&self) {
-        devices::bus::lock(&self.ged).power_button();
+        if let Some(ged) = &self.ged {
+            devices::bus::lock(ged).power_button();
+        }
     }
 
     /// Registers of vCPU `index`, read on its thread.

@@ -41,6 +41,15 @@ impl From<LoopError> for StartupError {
     }
 }
 
+/// Signals `ready` when dropped; a failed write only means nobody waits.
+struct WakeOnDrop<'a>(&'a EventFd);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.write(1);
+    }
+}
+
 /// What the machine needs that main made before it.
 pub struct MachineParts<'a> {
     pub config: &'a VmConfig,
@@ -70,10 +79,10 @@ pub fn start(
         let builder = std::thread::Builder::new()
             .name("machine-init".into())
             .spawn_scoped(scope, move || {
-                let built = build(parts);
-                // Wakes greet_until; a failed write only means nobody waits.
-                let _ = ready.write(1);
-                built
+                // Wakes greet_until however the build ends, a panic included (then join
+                // reports it).
+                let _wake = WakeOnDrop(ready);
+                build(parts)
             })
             .map_err(StartupError::Thread)?;
         if let Err(e) = event_loop.greet_until(ready.as_raw_fd()) {

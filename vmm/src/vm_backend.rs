@@ -25,7 +25,6 @@ pub struct VmBackend {
     events: Receiver<MachineEvent>,
     /// The sending side, for threads the backend starts (a detached dump).
     event_sender: Arc<MachineEvents>,
-    event_fd: RawFd,
     /// The dump under way, if any.
     pub dump: Option<crate::dump::InFlight>,
     /// The vCPU `human-monitor-command` and HMP commands default to (`cpu N`).
@@ -77,7 +76,6 @@ impl VmBackend {
             qom,
             machine,
             events,
-            event_fd: event_sender.wake_fd().as_raw_fd(),
             event_sender,
             dump: None,
             current_cpu: 0,
@@ -212,10 +210,6 @@ impl Vm for VmBackend {
 
     fn hmp_complete(&mut self, line_before_cursor: &str) -> Vec<String> {
         crate::hmp_complete::complete(line_before_cursor)
-    }
-
-    fn machine_event_fd(&self) -> RawFd {
-        self.event_fd
     }
 
     fn handle_machine_events(&mut self, fx: &mut Effects) {

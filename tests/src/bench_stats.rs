@@ -1,5 +1,5 @@
 //! Small helpers the benchmarks in `src/bin/` share: order statistics, the round count from
-//! the command line, and the host's load.
+//! the command line, the host's load, and a process's memory outside guest RAM.
 
 use std::time::Duration;
 
@@ -40,4 +40,31 @@ pub fn loadavg() -> String {
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "?".into())
+}
+
+/// RSS in KiB of every mapping of `pid` smaller than `ram_bytes`: the VMM's own memory. Guest
+/// RAM is one anonymous mapping of at least RAM size in both VMMs.
+pub fn rss_outside_guest_ram_kib(pid: u32, ram_bytes: u64) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut total = 0;
+    let mut mapping_is_ram = false;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        match fields.next() {
+            Some(range) if range.contains('-') && !range.ends_with(':') => {
+                let (lo, hi) = range.split_once('-').unwrap_or(("0", "0"));
+                let size = u64::from_str_radix(hi, 16).unwrap_or(0)
+                    - u64::from_str_radix(lo, 16).unwrap_or(0);
+                mapping_is_ram = size >= ram_bytes;
+            }
+            Some("Rss:") if !mapping_is_ram => {
+                total += fields
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    total
 }

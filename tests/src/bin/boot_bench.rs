@@ -7,7 +7,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tests::bench_stats::median;
+use tests::bench_stats::{median, rss_outside_guest_ram_kib};
 use tests::guest_abi::{BANNER, READY};
 use tests::process::VmmProcess;
 
@@ -19,33 +19,6 @@ struct Sample {
     idle_rss_kib: u64,
 }
 
-/// RSS of every mapping smaller than guest RAM: the VMM's own memory. Guest RAM is one
-/// anonymous mapping of at least RAM size in both VMMs.
-fn rss_outside_guest_ram(pid: u32) -> u64 {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
-    let mut total = 0;
-    let mut mapping_is_ram = false;
-    for line in smaps.lines() {
-        let mut fields = line.split_whitespace();
-        match fields.next() {
-            Some(range) if range.contains('-') && !range.ends_with(':') => {
-                let (lo, hi) = range.split_once('-').unwrap_or(("0", "0"));
-                let size = u64::from_str_radix(hi, 16).unwrap_or(0)
-                    - u64::from_str_radix(lo, 16).unwrap_or(0);
-                mapping_is_ram = size >= RAM_MIB << 20;
-            }
-            Some("Rss:") if !mapping_is_ram => {
-                total += fields
-                    .next()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-            _ => {}
-        }
-    }
-    total
-}
-
 fn measure(mut cmd: Command) -> Sample {
     let start = Instant::now();
     let vm = VmmProcess::spawn_command(&mut cmd);
@@ -54,7 +27,7 @@ fn measure(mut cmd: Command) -> Sample {
     vm.wait_for(READY, TIMEOUT);
     // Let start-up allocations settle, then sample the idle process.
     std::thread::sleep(Duration::from_millis(500));
-    let idle_rss_kib = rss_outside_guest_ram(vm.pid());
+    let idle_rss_kib = rss_outside_guest_ram_kib(vm.pid(), RAM_MIB << 20);
     Sample {
         to_banner,
         idle_rss_kib,

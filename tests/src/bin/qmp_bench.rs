@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use tests::bench_stats::{loadavg, median, percentile, rounds_arg, us};
+use tests::bench_stats::{loadavg, median, percentile, rounds_arg, rss_outside_guest_ram_kib, us};
 use tests::guest_abi::READY;
 use tests::process::VmmProcess;
 
@@ -418,32 +418,6 @@ impl Qmp {
 // ---------------------------------------------------------------------------------------------
 // /proc readings.
 
-/// RSS of every mapping smaller than guest RAM: the VMM's own memory (as boot-bench).
-fn rss_outside_guest_ram_kib(pid: u32) -> u64 {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
-    let mut total = 0;
-    let mut mapping_is_ram = false;
-    for line in smaps.lines() {
-        let mut fields = line.split_whitespace();
-        match fields.next() {
-            Some(range) if range.contains('-') && !range.ends_with(':') => {
-                let (lo, hi) = range.split_once('-').unwrap_or(("0", "0"));
-                let size = u64::from_str_radix(hi, 16).unwrap_or(0)
-                    - u64::from_str_radix(lo, 16).unwrap_or(0);
-                mapping_is_ram = size >= RAM_MIB << 20;
-            }
-            Some("Rss:") if !mapping_is_ram => {
-                total += fields
-                    .next()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-            _ => {}
-        }
-    }
-    total
-}
-
 /// utime + stime of the whole process (/proc/PID/stat), in ms.
 fn cpu_ms(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -712,7 +686,7 @@ fn monitor_round(kind: Kind, scratch: &Scratch) -> MonitorSample {
         m.negotiate();
     }
     vm.settle();
-    let rss_mib = rss_outside_guest_ram_kib(vm.pid()) as f64 / 1024.0;
+    let rss_mib = rss_outside_guest_ram_kib(vm.pid(), RAM_MIB << 20) as f64 / 1024.0;
 
     let seq = round_trips(
         &mut mons[0],
@@ -739,7 +713,7 @@ fn monitor_round(kind: Kind, scratch: &Scratch) -> MonitorSample {
         stop_first_us: first(&stops),
         resume_first_us: first(&resumes),
         rss_mib,
-        rss_after_mib: rss_outside_guest_ram_kib(vm.pid()) as f64 / 1024.0,
+        rss_after_mib: rss_outside_guest_ram_kib(vm.pid(), RAM_MIB << 20) as f64 / 1024.0,
     }
 }
 

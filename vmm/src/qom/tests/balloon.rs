@@ -1,12 +1,7 @@
 //! The objects of `-device virtio-balloon-pci`: listings, values read live from a
 //! `BalloonHandle`, writes and their errors; and the same against QEMU 10 when it is there.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use devices::pci::PciDevfn;
 use devices::virtio::balloon::{
@@ -606,103 +601,7 @@ fn anonymous_q35_and_command_line_values() {
 
 // ---- against QEMU ----
 
-type Reply = Result<Value, (String, String)>;
-
-/// QEMU with a QMP connection; killed when dropped.
-struct Qemu {
-    child: Child,
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    socket: PathBuf,
-}
-
-impl Qemu {
-    fn start(args: &[&str]) -> Option<Qemu> {
-        if !std::path::Path::new("/dev/kvm").exists() {
-            eprintln!("note: no /dev/kvm, balloon QEMU comparison skipped");
-            return None;
-        }
-        let socket = std::env::temp_dir().join(format!(
-            "vmm-qom-balloon-{}-{:?}.sock",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        let _ = std::fs::remove_file(&socket);
-        let qmp = format!("unix:{},server=on,wait=off", socket.display());
-        let mut child = match Command::new("qemu-system-x86_64")
-            .args(args)
-            .args(["-qmp", &qmp])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!(
-                    "note: qemu-system-x86_64 not runnable ({e}), balloon QEMU comparison skipped"
-                );
-                return None;
-            }
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let stream = loop {
-            if let Ok(s) = UnixStream::connect(&socket) {
-                break s;
-            }
-            if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
-                let _ = child.kill();
-                let _ = child.wait();
-                eprintln!("note: QEMU did not start, balloon QEMU comparison skipped");
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        let writer = stream.try_clone().expect("clone");
-        let mut q = Qemu {
-            child,
-            reader: BufReader::new(stream),
-            writer,
-            socket,
-        };
-        q.line();
-        q.cmd("qmp_capabilities", json!({}))
-            .expect("qmp_capabilities");
-        Some(q)
-    }
-
-    fn line(&mut self) -> Value {
-        let mut s = String::new();
-        self.reader.read_line(&mut s).expect("QMP read");
-        serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad QMP line {s:?}: {e}"))
-    }
-
-    fn cmd(&mut self, execute: &str, arguments: Value) -> Reply {
-        let msg = json!({"execute": execute, "arguments": arguments});
-        writeln!(self.writer, "{msg}").expect("QMP write");
-        loop {
-            let r = self.line();
-            if let Some(v) = r.get("return") {
-                return Ok(v.clone());
-            }
-            if let Some(e) = r.get("error") {
-                let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
-                return Err((s("class"), s("desc")));
-            }
-        }
-    }
-}
-
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.socket);
-    }
-}
+use super::qemu::{Qemu, Reply};
 
 /// Our reply with its members in the order the monitor prints them, as QEMU's parsed reply is.
 fn ours(r: Result<Value, qapi::QapiError>) -> Reply {

@@ -16,10 +16,10 @@ use crate::qom::{
     device_list_properties, list_properties, list_types, NoMachine, ObjectTree, QomContext,
 };
 
-type Reply = Result<Value, (String, String)>;
+pub(super) type Reply = Result<Value, (String, String)>;
 
-/// A QEMU process with a QMP connection; killed when dropped.
-struct Qemu {
+/// A QEMU process with a QMP connection; killed when dropped (the QOM and balloon tests').
+pub(super) struct Qemu {
     child: Child,
     reader: BufReader<UnixStream>,
     writer: UnixStream,
@@ -37,7 +37,7 @@ fn socket_path() -> PathBuf {
 
 impl Qemu {
     /// Starts QEMU with `args` and a QMP socket; `None` (with a note) if it cannot run here.
-    fn start(args: &[&str]) -> Option<Qemu> {
+    pub(super) fn start(args: &[&str]) -> Option<Qemu> {
         if !std::path::Path::new("/dev/kvm").exists() {
             eprintln!("note: no /dev/kvm, QEMU comparison skipped");
             return None;
@@ -93,7 +93,7 @@ impl Qemu {
         serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad QMP line {s:?}: {e}"))
     }
 
-    fn cmd(&mut self, execute: &str, arguments: Value) -> Reply {
+    pub(super) fn cmd(&mut self, execute: &str, arguments: Value) -> Reply {
         let msg = json!({"execute": execute, "arguments": arguments});
         writeln!(self.writer, "{msg}").expect("QMP write");
         loop {

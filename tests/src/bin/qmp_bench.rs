@@ -9,7 +9,10 @@
 //!   all 8 have the STOP (RESUME) event;
 //! - RSS outside guest RAM after negotiation (as boot-bench computes it);
 //! - idle CPU time and wake-ups (voluntary context switches of every thread) over 5 s;
-//! - `query-status` round trips with an idle guest and with every vCPU spinning (`-smp 2`).
+//! - `query-status` round trips with an idle guest and with every vCPU spinning, with as many
+//!   vCPUs as host CPUs (`-smp 2`) and with one to spare (`-smp 1`), each beside the host's
+//!   floor: the same round trips to `null-qmp-server`, an epoll loop that answers every line
+//!   with `{"return": {}}`, measured right after, under the same load.
 //!
 //! QEMU runs `-machine pc,accel=kvm -cpu qemu64 -nodefaults` (no guest; its SeaBIOS is left to
 //! give up booting before anything is timed) for the monitor-only figures, and `-machine
@@ -47,6 +50,10 @@ const FANOUT_CYCLES: usize = 100;
 /// Round trips with the guest idle, and again with it spinning (bounded by LOAD_TIME).
 const LOAD_REQUESTS: usize = 2_000;
 const LOAD_TIME: Duration = Duration::from_secs(3);
+/// vCPUs of the guest-loaded rounds: as many as this (2-CPU) host has, so spinning ones leave no
+/// CPU to the monitor or its client; and one fewer, so one host CPU is spare.
+const HOST_CPUS_VCPUS: u32 = 2;
+const SPARE_CPU_VCPUS: u32 = 1;
 const IDLE_WINDOW: Duration = Duration::from_secs(5);
 /// Any single socket operation or poll.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -130,6 +137,7 @@ impl Scratch {
             }
         }
         files.push(c(&scratch.guest()));
+        files.push(c(&scratch.floor_socket()));
         let _ = CLEANUP_PATHS.set((files, c(&scratch.dir)));
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: installs a handler that only makes async-signal-safe calls.
@@ -149,6 +157,10 @@ impl Scratch {
 
     fn guest(&self) -> PathBuf {
         self.dir.join("guest.elf")
+    }
+
+    fn floor_socket(&self) -> PathBuf {
+        self.dir.join("floor.sock")
     }
 }
 
@@ -176,16 +188,17 @@ impl Kind {
     }
 }
 
-/// `with_guest`: -smp 2 and the built-in guest on COM1 (QEMU: microvm and `-kernel`); without
-/// it QEMU is `-machine pc` with no guest and no serial port (vmm always boots its guest).
-fn command(kind: Kind, sockets: &[PathBuf], guest: Option<&Path>) -> Command {
+/// `guest`: the built-in guest on COM1 with this many vCPUs (QEMU: microvm and `-kernel`);
+/// without it QEMU is `-machine pc` with no guest and no serial port (vmm always boots its
+/// guest).
+fn command(kind: Kind, sockets: &[PathBuf], guest: Option<(&Path, u32)>) -> Command {
     let ram = RAM_MIB.to_string();
     let mut cmd = match kind {
         Kind::Vmm => {
             let mut cmd = Command::new(tests::vmm_binary());
             cmd.args(["-m", &ram, "-display", "none", "-serial", "stdio"]);
-            if guest.is_some() {
-                cmd.args(["-smp", "2"]);
+            if let Some((_, smp)) = guest {
+                cmd.arg("-smp").arg(smp.to_string());
             }
             cmd
         }
@@ -198,9 +211,9 @@ fn command(kind: Kind, sockets: &[PathBuf], guest: Option<&Path>) -> Command {
             };
             cmd.args(["-machine", machine, "-cpu", "qemu64", "-nodefaults"]);
             cmd.args(["-m", &ram, "-display", "none"]);
-            if let Some(elf) = guest {
-                cmd.args(["-smp", "2", "-serial", "stdio", "-kernel"])
-                    .arg(elf);
+            if let Some((elf, smp)) = guest {
+                cmd.arg("-smp").arg(smp.to_string());
+                cmd.args(["-serial", "stdio", "-kernel"]).arg(elf);
             }
             cmd
         }
@@ -553,6 +566,52 @@ fn start_to_greeting(kind: Kind, scratch: &Scratch) -> (f64, f64) {
     (connected, greeted)
 }
 
+/// The host's floor: `null-qmp-server` (next to this binary), connected and negotiated.
+struct Floor {
+    server: std::process::Child,
+    qmp: Qmp,
+}
+
+impl Floor {
+    fn start(scratch: &Scratch) -> Floor {
+        let exe = std::env::current_exe().expect("own path");
+        let socket = scratch.floor_socket();
+        let _ = std::fs::remove_file(&socket);
+        let mut cmd = Command::new(exe.with_file_name("null-qmp-server"));
+        cmd.arg(&socket).stdin(Stdio::null());
+        // SAFETY: prctl is async-signal-safe; runs in the child before exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let server = cmd
+            .spawn()
+            .expect("start null-qmp-server (built with qmp-bench)");
+        register_child(server.id());
+        let deadline = Instant::now() + IO_TIMEOUT;
+        let stream = loop {
+            match UnixStream::connect(&socket) {
+                Ok(stream) => break stream,
+                Err(e) if Instant::now() > deadline => panic!("null-qmp-server: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        };
+        let mut qmp = Qmp::new(stream);
+        qmp.negotiate();
+        Floor { server, qmp }
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        unregister_child(self.server.id());
+    }
+}
+
 /// `count` sequential round trips (after `warmup` unmeasured), at most `limit` long; sorted µs.
 fn round_trips(qmp: &mut Qmp, warmup: usize, count: usize, limit: Duration) -> Vec<f64> {
     for _ in 0..warmup {
@@ -723,21 +782,32 @@ struct GuestSample {
     idle_p99: f64,
     load_p50: f64,
     load_p99: f64,
+    /// The same round trips to null-qmp-server, right after each of the above.
+    floor_idle_p50: f64,
+    floor_idle_p99: f64,
+    floor_load_p50: f64,
+    floor_load_p99: f64,
     /// CPUs' worth of host CPU the process used while the loaded round trips ran.
     load_cpus: f64,
     load_samples: usize,
 }
 
-/// The guest-loaded figures: both VMMs boot the built-in guest with -smp 2 and sit idle
+/// The guest-loaded figures: both VMMs boot the built-in guest with `smp` vCPUs and sit idle
 /// together for the idle window; then each in turn measures round trips with the guest idle
-/// and spinning, and is killed before the other starts.
-fn guest_round(order: &[Kind], scratch: &Scratch) -> Vec<(Kind, GuestSample)> {
+/// and spinning, and is killed before the other starts. After each set of round trips, the
+/// same number go to the floor server, under the same guest load.
+fn guest_round(
+    order: &[Kind],
+    scratch: &Scratch,
+    floor: &mut Floor,
+    smp: u32,
+) -> Vec<(Kind, GuestSample)> {
     let guest = scratch.guest();
     let spawned: Vec<Instance> = order
         .iter()
         .map(|&kind| {
             let sockets = vec![scratch.socket(kind, "guest")];
-            let cmd = command(kind, &sockets, Some(&guest));
+            let cmd = command(kind, &sockets, Some((&guest, smp)));
             Instance::spawn(kind, cmd, sockets, true)
         })
         .collect();
@@ -764,6 +834,7 @@ fn guest_round(order: &[Kind], scratch: &Scratch) -> Vec<(Kind, GuestSample)> {
     let mut out = Vec::new();
     for ((mut vm, mut qmp), idle) in vms.drain(..).zip(idles) {
         let idle_rt = round_trips(&mut qmp, SEQ_WARMUP, LOAD_REQUESTS, LOAD_TIME);
+        let floor_idle = round_trips(&mut floor.qmp, SEQ_WARMUP, LOAD_REQUESTS, LOAD_TIME);
         let mark = vm.process.send_line("spin");
         vm.process
             .wait_for_from(mark, "spinning", Duration::from_secs(10));
@@ -771,6 +842,7 @@ fn guest_round(order: &[Kind], scratch: &Scratch) -> Vec<(Kind, GuestSample)> {
         let a = snapshot(vm.pid());
         let load_rt = round_trips(&mut qmp, SEQ_WARMUP, LOAD_REQUESTS, LOAD_TIME);
         let b = snapshot(vm.pid());
+        let floor_load = round_trips(&mut floor.qmp, SEQ_WARMUP, LOAD_REQUESTS, LOAD_TIME);
         let load_cpus = idle_report(&a, &b).run_us / 1e6 / (b.at - a.at).as_secs_f64();
         vm.check_alive();
         let kind = vm.kind;
@@ -784,6 +856,10 @@ fn guest_round(order: &[Kind], scratch: &Scratch) -> Vec<(Kind, GuestSample)> {
                 idle_p99: percentile(&idle_rt, 99.0),
                 load_p50: percentile(&load_rt, 50.0),
                 load_p99: percentile(&load_rt, 99.0),
+                floor_idle_p50: percentile(&floor_idle, 50.0),
+                floor_idle_p99: percentile(&floor_idle, 99.0),
+                floor_load_p50: percentile(&floor_load, 50.0),
+                floor_load_p99: percentile(&floor_load, 99.0),
                 load_cpus,
                 load_samples: load_rt.len(),
             },
@@ -810,6 +886,8 @@ struct Results {
     connect_ms: Vec<f64>,
     monitor: Vec<MonitorSample>,
     guest: Vec<GuestSample>,
+    /// The same with a host CPU to spare.
+    guest_spare_cpu: Vec<GuestSample>,
 }
 
 fn main() {
@@ -827,6 +905,7 @@ fn main() {
         eprintln!("qmp-bench: qemu-system-x86_64 not found: no reference column");
     }
     let scratch = Scratch::new();
+    let mut floor = Floor::start(&scratch);
     std::fs::write(scratch.guest(), vmm::BUILTIN_GUEST).expect("write the guest image");
 
     // A run that hangs somewhere the timeouts do not cover still ends, and cleans up.
@@ -864,8 +943,11 @@ fn main() {
             let s = monitor_round(k, &scratch);
             results[slot(k)].monitor.push(s);
         }
-        for (k, s) in guest_round(&order, &scratch) {
+        for (k, s) in guest_round(&order, &scratch, &mut floor, HOST_CPUS_VCPUS) {
             results[slot(k)].guest.push(s);
+        }
+        for (k, s) in guest_round(&order, &scratch, &mut floor, SPARE_CPU_VCPUS) {
+            results[slot(k)].guest_spare_cpu.push(s);
         }
         eprintln!(
             "qmp-bench: round {}/{rounds} done ({:.1} s)",
@@ -924,6 +1006,9 @@ fn report(rounds: usize, results: &[Results; 2], qemu: bool) {
     let m =
         |f: fn(&MonitorSample) -> f64| move |r: &Results| median(r.monitor.iter().map(f).collect());
     let g = |f: fn(&GuestSample) -> f64| move |r: &Results| median(r.guest.iter().map(f).collect());
+    let g1 = |f: fn(&GuestSample) -> f64| {
+        move |r: &Results| median(r.guest_spare_cpu.iter().map(f).collect())
+    };
 
     let start = |r: &Results| median(r.start_ms.clone());
     let (a, b) = (start(ours), q(&start));
@@ -1053,6 +1138,54 @@ fn report(rounds: usize, results: &[Results; 2], qemu: bool) {
         let (a, b) = (f(ours), q(&f));
         row(name, a, b, "vmm <= 1.2", Some(a <= 1.2));
     }
+    // The floor under each VMM's guest: what any epoll server on this host sees.
+    for (name, f) in [
+        (
+            "floor (null-qmp-server) p50, guest idle (us)",
+            g(|s| s.floor_idle_p50),
+        ),
+        (
+            "floor (null-qmp-server) p50, spinning (us)",
+            g(|s| s.floor_load_p50),
+        ),
+        (
+            "floor spinning / idle, p50",
+            g(|s| s.floor_load_p50 / s.floor_idle_p50),
+        ),
+        (
+            "floor spinning / idle, p99",
+            g(|s| s.floor_load_p99 / s.floor_idle_p99),
+        ),
+        (
+            "round trip minus floor, spinning / idle, p50",
+            g(|s| (s.load_p50 - s.floor_load_p50) / (s.idle_p50 - s.floor_idle_p50)),
+        ),
+    ] {
+        let (a, b) = (f(ours), q(&f));
+        row(name, a, b, "(info)", None);
+    }
+    for (name, f) in [
+        (
+            "-smp 1 (a spare host CPU): p50, guest idle (us)",
+            g1(|s| s.idle_p50),
+        ),
+        ("-smp 1: p50, vCPU spinning (us)", g1(|s| s.load_p50)),
+        (
+            "-smp 1: spinning / idle, p50",
+            g1(|s| s.load_p50 / s.idle_p50),
+        ),
+        (
+            "-smp 1: spinning / idle, p99",
+            g1(|s| s.load_p99 / s.idle_p99),
+        ),
+        (
+            "-smp 1: floor spinning / idle, p50",
+            g1(|s| s.floor_load_p50 / s.floor_idle_p50),
+        ),
+    ] {
+        let (a, b) = (f(ours), q(&f));
+        row(name, a, b, "(info)", None);
+    }
     let f = g(|s| s.load_cpus);
     let (a, b) = (f(ours), q(&f));
     row("host CPUs busy while spinning", a, b, "(info)", None);
@@ -1108,6 +1241,25 @@ fn report(rounds: usize, results: &[Results; 2], qemu: bool) {
                 .map(|s| s.load_samples.to_string())
                 .collect::<Vec<_>>()
                 .join(" "),
+        );
+        println!(
+            "{:<5} floor under its guest: idle p50/p99 us [{}]/[{}] spinning p50/p99 us [{}]/[{}]",
+            kind.name(),
+            list(r.guest.iter().map(|s| s.floor_idle_p50).collect()),
+            list(r.guest.iter().map(|s| s.floor_idle_p99).collect()),
+            list(r.guest.iter().map(|s| s.floor_load_p50).collect()),
+            list(r.guest.iter().map(|s| s.floor_load_p99).collect()),
+        );
+        let spare = &r.guest_spare_cpu;
+        println!(
+            "{:<5} -smp 1: idle p50/p99 us [{}]/[{}] spinning p50/p99 us [{}]/[{}]; floor idle/spinning p50 [{}]/[{}]",
+            kind.name(),
+            list(spare.iter().map(|s| s.idle_p50).collect()),
+            list(spare.iter().map(|s| s.idle_p99).collect()),
+            list(spare.iter().map(|s| s.load_p50).collect()),
+            list(spare.iter().map(|s| s.load_p99).collect()),
+            list(spare.iter().map(|s| s.floor_idle_p50).collect()),
+            list(spare.iter().map(|s| s.floor_load_p50).collect()),
         );
         for (i, s) in r.guest.iter().enumerate() {
             if !s.idle.by_thread.is_empty() {

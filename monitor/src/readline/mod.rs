@@ -132,11 +132,14 @@ fn put(out: &mut Vec<u8>, bytes: &[u8]) {
         out.extend_from_slice(bytes);
         return;
     }
-    for &b in bytes {
-        if b == b'\n' {
-            out.push(b'\r');
-        }
-        out.push(b);
+    // A line at a time: a byte at a time dominated large outputs (`xp`).
+    let mut lines = bytes.split(|&b| b == b'\n');
+    if let Some(first) = lines.next() {
+        out.extend_from_slice(first);
+    }
+    for line in lines {
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(line);
     }
 }
 

@@ -52,17 +52,9 @@ pub fn run(
 
 /// `\n` → `\r\n`, as QEMU's monitor writes every line.
 pub fn crlf(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 16 + 2);
-    // A line at a time: pushing character by character dominated large outputs (`xp`).
-    let mut lines = text.split('\n');
-    if let Some(first) = lines.next() {
-        out.push_str(first);
-    }
-    for line in lines {
-        out.push_str("\r\n");
-        out.push_str(line);
-    }
-    out
+    // Adding `\r` bytes keeps UTF-8 valid.
+    String::from_utf8(monitor::readline::crlf(text))
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The machine seen by one command: vCPU state is read once per command.

@@ -533,25 +533,12 @@ pub fn properties_help(m: &MachineType) -> String {
     out
 }
 
-/// `tdb_hash()` modulo the bucket count: QEMU's QDict iteration order.
-fn qdict_bucket(key: &str) -> u32 {
-    let mut v: u32 = 0x238F_13AFu32.wrapping_mul(key.len() as u32);
-    for (i, &c) in key.as_bytes().iter().enumerate() {
-        v = v.wrapping_add((c as u32) << ((i * 5) % 24));
-    }
-    1_103_515_243u32.wrapping_mul(v).wrapping_add(12345) % 512
-}
-
 /// Orders dictionary entries as `qdict_first()`/`qdict_next()` visit them: by hash bucket, and
 /// within a bucket the most recently inserted first.
 pub fn qdict_order<T>(entries: Vec<(String, T)>) -> Vec<(String, T)> {
-    let mut indexed: Vec<(usize, (String, T))> = entries.into_iter().enumerate().collect();
-    indexed.sort_by(|(ia, (ka, _)), (ib, (kb, _))| {
-        qdict_bucket(ka)
-            .cmp(&qdict_bucket(kb))
-            .then_with(|| ib.cmp(ia))
-    });
-    indexed.into_iter().map(|(_, e)| e).collect()
+    let order = qapi::qdict::qdict_order_indices(entries.iter().map(|(k, _)| k.as_str()));
+    let mut slots: Vec<Option<(String, T)>> = entries.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// The SMP configuration as given (`SMPConfiguration`): `None` = omitted.

@@ -13,7 +13,9 @@
 //! What it cannot change: where the kernel wakes the main thread. On the same CPU as the
 //! client, a round trip with every vCPU spinning costs what it does idle (14 vs 13 us); on the
 //! other CPU, the wake-up must first pull a vCPU out of guest mode, ~15 us per direction on a
-//! nested hypervisor (42 us), and under load the kernel mostly picks the other CPU.
+//! nested hypervisor (42 us), and the kernel's pick varies from run to run. qmp-bench shows the
+//! same for `null-qmp-server`, a bare epoll loop, under the same guest: it is the host's floor,
+//! not the monitor's; with a host CPU to spare the round trip does not move.
 
 /// Added to the nice value the vCPU thread inherited.
 const VCPU_NICE_INCREMENT: libc::c_int = 5;

@@ -1,7 +1,36 @@
-//! Small helpers the benchmarks in `src/bin/` share: order statistics, the round count from
-//! the command line, the host's load, and a process's memory outside guest RAM.
+//! Small helpers the benchmarks in `src/bin/` share: which VMM a column is, order statistics,
+//! the round count from the command line, the host's load, and a process's memory outside
+//! guest RAM.
 
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// The VMM a benchmark column measures.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Vmm,
+    Qemu,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Vmm => "vmm",
+            Kind::Qemu => "qemu",
+        }
+    }
+}
+
+/// Whether `qemu-system-x86_64` on PATH runs (for an optional reference column).
+pub fn have_qemu() -> bool {
+    Command::new("qemu-system-x86_64")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
 
 /// The median (the upper one of an even count); NaN when empty.
 pub fn median(mut v: Vec<f64>) -> f64 {

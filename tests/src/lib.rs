@@ -31,6 +31,11 @@ pub fn vmm_binary() -> PathBuf {
     bin
 }
 
+/// Where `needle` (not empty) first occurs in `haystack`.
+pub fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// The workspace root (for scripts and fixtures).
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -116,7 +116,7 @@ impl VmmProcess {
         let mut bytes = self.stdout.bytes.lock().unwrap();
         loop {
             if bytes.len() > from {
-                if let Some(pos) = find(&bytes[from..], needle.as_bytes()) {
+                if let Some(pos) = crate::find_bytes(&bytes[from..], needle.as_bytes()) {
                     return from + pos + needle.len();
                 }
             }
@@ -188,8 +188,4 @@ impl Drop for VmmProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }

@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tests::guest_abi::READY;
-use tests::process::VmmProcess;
 use tests::qmp_client::QmpClient;
-use tests::qmp_harness::TempDir;
+use tests::qmp_harness::{start_vmm, Server};
 
 const BOOT: Duration = Duration::from_secs(60);
 const MIB: u64 = 1 << 20;
@@ -26,26 +25,21 @@ fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("QMP message is JSON")
 }
 
-fn start(dir: &TempDir, extra: &[&str]) -> (VmmProcess, QmpClient) {
-    let sock = dir.path().join("qmp.sock");
-    let qmp = format!("unix:{},server=on,wait=off", sock.display());
-    let mut args = vec![
-        "-m",
-        "512",
-        "-display",
-        "none",
-        "-serial",
-        "stdio",
-        "-device",
-        "virtio-balloon-pci,id=balloon0",
-        "-qmp",
-        &qmp,
-    ];
-    args.extend_from_slice(extra);
-    let vm = VmmProcess::spawn(&args);
-    vm.wait_for(READY, BOOT);
-    let mut qmp = QmpClient::connect_unix(&sock, BOOT).expect("connect QMP");
-    qmp.negotiate();
+/// Boots the guest with 512 MiB and `virtio-balloon-pci,id=balloon0`; negotiates QMP.
+fn start(tag: &str) -> (Server, QmpClient) {
+    let vm = start_vmm(
+        tag,
+        &[
+            "-m",
+            "512",
+            "-serial",
+            "stdio",
+            "-device",
+            "virtio-balloon-pci,id=balloon0",
+        ],
+    );
+    vm.proc.wait_for(READY, BOOT);
+    let qmp = vm.client();
     (vm, qmp)
 }
 
@@ -70,8 +64,8 @@ fn wait_balloon_change(qmp: &mut QmpClient, actual: u64) {
 
 #[test]
 fn inflate_reclaims_host_memory_and_deflate_gives_it_back() {
-    let dir = TempDir::new("balloon-rss");
-    let (mut vm, mut qmp) = start(&dir, &[]);
+    let (mut server, mut qmp) = start("balloon-rss");
+    let vm = &mut server.proc;
     assert!(
         vm.output().contains("virtio-balloon: found at 00:02.0"),
         "{}",
@@ -112,8 +106,7 @@ fn inflate_reclaims_host_memory_and_deflate_gives_it_back() {
 
 #[test]
 fn balloon_errors_as_qemu() {
-    let dir = TempDir::new("balloon-err");
-    let (_vm, mut qmp) = start(&dir, &[]);
+    let (_vm, mut qmp) = start("balloon-err");
     for (cmd, desc) in [
         (
             r#"{"execute":"balloon","arguments":{"value":0}}"#,
@@ -142,8 +135,7 @@ fn balloon_errors_as_qemu() {
 
 #[test]
 fn guest_stats_arrive_on_the_polling_interval() {
-    let dir = TempDir::new("balloon-stats");
-    let (_vm, mut qmp) = start(&dir, &[]);
+    let (_vm, mut qmp) = start("balloon-stats");
     let set = br#"{"execute":"qom-set","arguments":{"path":"balloon0","property":"guest-stats-polling-interval","value":1}}"#;
     assert_eq!(json(&qmp.command(set))["return"], serde_json::json!({}));
     let get = br#"{"execute":"qom-get","arguments":{"path":"balloon0","property":"guest-stats"}}"#;
@@ -168,12 +160,8 @@ fn guest_stats_arrive_on_the_polling_interval() {
 
 #[test]
 fn no_balloon_device_is_device_not_active() {
-    let dir = TempDir::new("balloon-none");
-    let sock = dir.path().join("qmp.sock");
-    let qmp_arg = format!("unix:{},server=on,wait=off", sock.display());
-    let _vm = VmmProcess::spawn(&["-display", "none", "-serial", "null", "-qmp", &qmp_arg]);
-    let mut qmp = QmpClient::connect_unix(&sock, BOOT).expect("connect");
-    qmp.negotiate();
+    let vm = start_vmm("balloon-none", &["-serial", "null"]);
+    let mut qmp = vm.client();
     for cmd in [
         br#"{"execute":"query-balloon"}"#.as_slice(),
         br#"{"execute":"balloon","arguments":{"value":0}}"#.as_slice(),

@@ -20,9 +20,8 @@ use tests::guest_abi::{
     FILL_TAG, PATTERN_BYTES_GPA, PATTERN_BYTES_LEN, PATTERN_STRING, PATTERN_WORDS,
     PATTERN_WORDS_GPA, READY,
 };
-use tests::process::VmmProcess;
 use tests::qmp_client::QmpClient;
-use tests::qmp_harness::TempDir;
+use tests::qmp_harness::{start_vmm, Server};
 
 const BOOT: Duration = Duration::from_secs(60);
 const REPLY: Duration = Duration::from_secs(30);
@@ -51,9 +50,9 @@ struct Check {
 }
 
 struct Guest {
-    vm: VmmProcess,
+    /// The vmm process, and the directory for files (pmemsave).
+    server: Server,
     qmp: QmpClient,
-    dir: TempDir,
     /// End of the highest e820 RAM entry the guest printed.
     ram_end: u64,
     /// The two pattern pages (0x300000 and 0x301000) right after boot.
@@ -66,25 +65,20 @@ struct Guest {
 
 impl Guest {
     fn boot(tag: &str) -> Guest {
-        let dir = TempDir::new(tag);
-        let sock = dir.path().join("qmp.sock");
-        let qmp_arg = format!("unix:{},server=on,wait=off", sock.display());
-        let vm = VmmProcess::spawn(&[
-            "-m",
-            "512",
-            "-display",
-            "none",
-            "-serial",
-            "stdio",
-            "-device",
-            "virtio-balloon-pci,id=balloon0",
-            "-qmp",
-            &qmp_arg,
-        ]);
-        vm.wait_for(READY, BOOT);
-        let mut qmp = QmpClient::connect_unix(&sock, BOOT).expect("connect QMP");
-        qmp.negotiate();
-        let out = vm.output();
+        let server = start_vmm(
+            tag,
+            &[
+                "-m",
+                "512",
+                "-serial",
+                "stdio",
+                "-device",
+                "virtio-balloon-pci,id=balloon0",
+            ],
+        );
+        server.proc.wait_for(READY, BOOT);
+        let qmp = server.client();
+        let out = server.proc.output();
         assert!(
             out.contains("virtio-balloon: found at "),
             "no balloon driver:\n{out}"
@@ -95,9 +89,8 @@ impl Guest {
             "RAM end {ram_end:#x}"
         );
         let mut g = Guest {
-            vm,
+            server,
             qmp,
-            dir,
             ram_end,
             patterns: Vec::new(),
             pool_pages: 0,
@@ -124,12 +117,13 @@ impl Guest {
     /// after it).
     fn cmd(&mut self, line: &str, prefix: &str) -> String {
         // At the start of a line: "virtio-balloon: ..." must not pass for "balloon: ...".
-        let mark = self.vm.send_line(line);
+        let mark = self.server.proc.send_line(line);
         let at = self
-            .vm
+            .server
+            .proc
             .wait_for_from(mark - 2, &format!("\r\n{prefix}"), REPLY);
-        let end = self.vm.wait_for_from(at, "\r\n", REPLY);
-        self.vm.output()[at - prefix.len()..end - 2].to_string()
+        let end = self.server.proc.wait_for_from(at, "\r\n", REPLY);
+        self.server.proc.output()[at - prefix.len()..end - 2].to_string()
     }
 
     fn qmp(&mut self, cmd: &str) -> Value {
@@ -137,7 +131,7 @@ impl Guest {
     }
 
     fn pmemsave(&mut self, addr: u64, size: u64) -> Vec<u8> {
-        let file = self.dir.join("mem.bin");
+        let file = self.server.dir.join("mem.bin");
         let _ = std::fs::remove_file(&file);
         let reply = self.qmp(&format!(
             r#"{{"execute":"pmemsave","arguments":{{"val":{addr},"size":{size},"filename":"{}"}}}}"#,
@@ -207,11 +201,11 @@ impl Guest {
 
     /// Everything that must hold after any abuse.
     fn assert_healthy(&mut self, after: &str) {
-        if let Some(status) = self.vm.wait_exit(Duration::ZERO) {
+        if let Some(status) = self.server.proc.wait_exit(Duration::ZERO) {
             panic!(
                 "vmm exited ({status}) after {after}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                self.vm.output(),
-                self.vm.stderr()
+                self.server.proc.output(),
+                self.server.proc.stderr()
             );
         }
         let status = self.qmp(r#"{"execute":"query-status"}"#);
@@ -257,9 +251,9 @@ impl Guest {
             "last RAM page {last:#x} changed after {after}"
         );
         assert!(
-            !self.vm.stderr().contains("panicked"),
+            !self.server.proc.stderr().contains("panicked"),
             "{}",
-            self.vm.stderr()
+            self.server.proc.stderr()
         );
     }
 }

@@ -10,7 +10,7 @@ use tests::guest_abi::{
 };
 use tests::process::VmmProcess;
 use tests::qmp_client::{event_name, QmpClient};
-use tests::qmp_harness::TempDir;
+use tests::qmp_harness::{start_vmm, Server, TempDir};
 
 const BOOT: Duration = Duration::from_secs(60);
 
@@ -18,16 +18,11 @@ fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("QMP message is JSON")
 }
 
-fn start(dir: &TempDir) -> (VmmProcess, QmpClient) {
-    let sock = dir.path().join("qmp.sock");
-    let qmp = format!("unix:{},server=on,wait=off", sock.display());
-    let args = [
-        "-m", "256", "-smp", "2", "-display", "none", "-serial", "stdio", "-qmp", &qmp,
-    ];
-    let vm = VmmProcess::spawn(&args);
-    vm.wait_for(READY, BOOT);
-    let mut qmp = QmpClient::connect_unix(&sock, BOOT).expect("connect QMP");
-    qmp.negotiate();
+/// Boots the guest (`-m 256 -smp 2`) and negotiates QMP; files go in the server's `dir`.
+fn start(tag: &str) -> (Server, QmpClient) {
+    let vm = start_vmm(tag, &["-m", "256", "-smp", "2", "-serial", "stdio"]);
+    vm.proc.wait_for(READY, BOOT);
+    let qmp = vm.client();
     (vm, qmp)
 }
 
@@ -121,14 +116,25 @@ fn segment<'a>(file: &'a [u8], l: &Load) -> &'a [u8] {
     &file[l.offset as usize..(l.offset + l.filesz) as usize]
 }
 
+/// A `dump-guest-memory` of all RAM to `path`, answered with success; the file's bytes.
+fn dump_to_file(qmp: &mut QmpClient, path: &std::path::Path, paging: bool) -> Vec<u8> {
+    let r = cmd(
+        qmp,
+        "dump-guest-memory",
+        serde_json::json!({"paging": paging, "protocol": format!("file:{}", path.display())}),
+    );
+    assert_eq!(r["return"], serde_json::json!({}), "{r}");
+    read(path)
+}
+
 fn read(path: &std::path::Path) -> Vec<u8> {
     std::fs::read(path).expect("read dump")
 }
 
 #[test]
 fn dump_guest_memory_elf() {
-    let dir = TempDir::new("dump");
-    let (_vm, mut qmp) = start(&dir);
+    let (vm, mut qmp) = start("dump");
+    let dir = &vm.dir;
 
     let q = cmd(&mut qmp, "query-dump", Value::Null);
     assert_eq!(
@@ -167,13 +173,7 @@ fn dump_guest_memory_elf() {
     json(&qmp.command(br#"{"execute":"stop"}"#));
     qmp.take_events();
     let path = dir.join("core.elf");
-    let r = cmd(
-        &mut qmp,
-        "dump-guest-memory",
-        serde_json::json!({"paging": false, "protocol": format!("file:{}", path.display())}),
-    );
-    assert_eq!(r["return"], serde_json::json!({}), "{r}");
-    let file = read(&path);
+    let file = dump_to_file(&mut qmp, &path, false);
     let core = parse(&file);
     assert!(!core.loads.is_empty());
     let mut total = 0;
@@ -493,10 +493,10 @@ fn dump_guest_memory_detached() {
         // (Its guest is in real mode, so its core says EM_386: only the size is compared.)
         assert!(file.starts_with(b"\x7fELF") && file.len() as u64 > total);
     }
-    let dir = TempDir::new("dumpdetach");
-    let (_vm, mut qmp) = start(&dir);
+    let (vm, mut qmp) = start("dumpdetach");
+    let dir = &vm.dir;
     let ram = 256u64 << 20;
-    let (file, total) = detached_flow(&mut qmp, &dir);
+    let (file, total) = detached_flow(&mut qmp, dir);
     assert_eq!(total, ram);
 
     // The core is whole: every byte of RAM, the guest's patterns where they belong.
@@ -602,8 +602,8 @@ fn dump_to_a_blocking_fifo_does_not_stop_other_monitors() {
 fn dump_guest_memory_to_a_getfd_descriptor() {
     // libvirt's way: the core goes to a descriptor passed with getfd, which the dump takes
     // (QEMU's monitor_get_fd): the name is gone afterwards.
-    let dir = TempDir::new("dumpfd");
-    let (_vm, mut qmp) = start(&dir);
+    let (vm, mut qmp) = start("dumpfd");
+    let dir = &vm.dir;
     let path = dir.join("fd.elf");
     let file = std::fs::File::create(&path).expect("create");
     use std::os::fd::AsRawFd;
@@ -649,16 +649,10 @@ fn dump_guest_memory_with_paging() {
     // pointing into the physical memory written once. In 4-level long mode QEMU sets bits
     // 63..48 of every virtual address (its walker's quirk), so the identity map shows at
     // 0xffff000000000000.
-    let dir = TempDir::new("dumppaging");
-    let (_vm, mut qmp) = start(&dir);
+    let (vm, mut qmp) = start("dumppaging");
+    let dir = &vm.dir;
     let path = dir.join("paging.elf");
-    let r = cmd(
-        &mut qmp,
-        "dump-guest-memory",
-        serde_json::json!({"paging": true, "protocol": format!("file:{}", path.display())}),
-    );
-    assert_eq!(r["return"], serde_json::json!({}), "{r}");
-    let file = read(&path);
+    let file = dump_to_file(&mut qmp, &path, true);
     let core = parse(&file);
     assert!(
         core.loads

@@ -4,10 +4,10 @@
 //!
 //! Usage: boot-bench [ROUNDS]   (needs qemu-system-x86_64 for the reference column)
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tests::bench_stats::{median, rss_outside_guest_ram_kib};
+use tests::bench_stats::{have_qemu, median, rss_outside_guest_ram_kib};
 use tests::guest_abi::{BANNER, READY};
 use tests::process::VmmProcess;
 
@@ -41,12 +41,7 @@ fn main() {
         .unwrap_or(10);
     let guest = tests::builtin_guest_file();
     let ram = RAM_MIB.to_string();
-    let have_qemu = Command::new("qemu-system-x86_64")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+    let have_qemu = have_qemu();
 
     let mut ours = Vec::new();
     let mut qemu = Vec::new();

@@ -22,8 +22,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tests::bench_stats::{loadavg, median, percentile, rounds_arg, us};
+use tests::bench_stats::{loadavg, median, percentile, rounds_arg, us, Kind};
 use tests::command_line_support::reference_qemu;
+use tests::find_bytes as find;
 use tests::guest_abi::READY;
 use tests::process::VmmProcess;
 use tests::qmp_harness::TempDir;
@@ -45,21 +46,6 @@ const FILL_TIMEOUT: Duration = Duration::from_secs(120);
 const PROMPT: &[u8] = b"(qemu) ";
 const STATUS_LINE: &str = "info status";
 const XP_LINE: &str = "xp /512gx 0";
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Vmm,
-    Qemu,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Vmm => "vmm",
-            Kind::Qemu => "qemu",
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // A socket read into one growing buffer: no parsing beyond what finds the end of a reply, so
@@ -115,10 +101,6 @@ impl Conn {
             self.buf.truncate(len + n);
         }
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The human monitor: each command ends with the next prompt.

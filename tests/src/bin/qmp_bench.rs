@@ -33,7 +33,10 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use tests::bench_stats::{loadavg, median, percentile, rounds_arg, rss_outside_guest_ram_kib, us};
+use tests::bench_stats::{
+    have_qemu, loadavg, median, percentile, rounds_arg, rss_outside_guest_ram_kib, us, Kind,
+};
+use tests::find_bytes as find;
 use tests::guest_abi::READY;
 use tests::process::VmmProcess;
 
@@ -172,21 +175,6 @@ impl Drop for Scratch {
 
 // ---------------------------------------------------------------------------------------------
 // The two VMMs.
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Vmm,
-    Qemu,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Vmm => "vmm",
-            Kind::Qemu => "qemu",
-        }
-    }
-}
 
 /// `guest`: the built-in guest on COM1 with this many vCPUs (QEMU: microvm and `-kernel`);
 /// without it QEMU is `-machine pc` with no guest and no serial port (vmm always boots its
@@ -351,10 +339,6 @@ fn is_reply(line: &[u8]) -> bool {
 fn is_event(line: &[u8], name: &str) -> bool {
     let quoted = format!("\"{name}\"");
     find(line, b"\"event\"").is_some() && find(line, quoted.as_bytes()).is_some()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 impl Qmp {
@@ -869,16 +853,6 @@ fn guest_round(
 }
 
 // ---------------------------------------------------------------------------------------------
-
-fn have_qemu() -> bool {
-    Command::new("qemu-system-x86_64")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
 
 #[derive(Default)]
 struct Results {

@@ -290,20 +290,28 @@ pub fn command(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args
         "sum" => {
             let start = args.int("start").unwrap_or(0) as u32 as u64;
             let size = args.int("size").unwrap_or(0) as u32 as u64;
-            let mut buf = vec![0u8; size as usize];
-            if !target.read_phys(start, &mut buf) {
-                for (i, b) in buf.iter_mut().enumerate() {
-                    let mut one = [0u8];
-                    *b = if target.read_phys(start + i as u64, &mut one) {
-                        one[0]
-                    } else {
-                        0
-                    };
-                }
-            }
+            // A page at a time: the size is the user's (up to 4 GiB).
+            let mut chunk = [0u8; 4096];
             let mut sum: u16 = 0;
-            for b in buf {
-                sum = sum.rotate_right(1).wrapping_add(u16::from(b));
+            let mut addr = start;
+            while addr < start + size {
+                let len = (start + size - addr).min(chunk.len() as u64) as usize;
+                let buf = &mut chunk[..len];
+                if !target.read_phys(addr, buf) {
+                    // Byte by byte: what is not memory reads as 0.
+                    for (i, b) in buf.iter_mut().enumerate() {
+                        let mut one = [0u8];
+                        *b = if target.read_phys(addr + i as u64, &mut one) {
+                            one[0]
+                        } else {
+                            0
+                        };
+                    }
+                }
+                for &b in buf.iter() {
+                    sum = sum.rotate_right(1).wrapping_add(u16::from(b));
+                }
+                addr += len as u64;
             }
             format!("{sum:05}\n")
         }

@@ -33,8 +33,12 @@ fn command_name(s: &str, from: usize) -> Option<(&str, usize)> {
     while p < b.len() && b[p] != b'/' && !is_space(b[p]) {
         p += 1;
     }
-    // Like QEMU's 256-byte buffer.
-    let name_end = p.min(start + 255);
+    // Like QEMU's 256-byte buffer, cut where a character starts (the name is then unknown
+    // either way).
+    let mut name_end = p.min(start + 255);
+    while !s.is_char_boundary(name_end) {
+        name_end -= 1;
+    }
     Some((&s[start..name_end], p))
 }
 
@@ -159,4 +163,20 @@ pub fn read_virt(target: &mut dyn HmpTarget, cpu: usize, addr: u64, buf: &mut [u
         done += len;
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_name;
+
+    #[test]
+    fn a_long_name_is_cut_at_a_character_boundary() {
+        // 128 two-byte characters: byte 255 falls inside the last one.
+        let line = format!("{} x", "\u{e9}".repeat(128));
+        let (name, end) = command_name(&line, 0).expect("a name");
+        assert_eq!(name, "\u{e9}".repeat(127));
+        assert_eq!(end, 256);
+        let ascii = "a".repeat(300);
+        assert_eq!(command_name(&ascii, 0), Some((&ascii[..255], 300)));
+    }
 }

@@ -289,6 +289,12 @@ fn exact_lines() -> Vec<(String, Option<&'static str>)> {
         (format!("gva2gpa {PATTERN_BYTES_VIA_2M_GVA:#x}"), Some("gpa: 0x300000\r\n")),
         (format!("gva2gpa {UNMAPPED_GVA:#x}"), Some("Unmapped\r\n")),
         ("gva2gpa 0x1234".into(), Some("gpa: 0x1234\r\n")),
+        // sum: QEMU's rotating checksum, over the byte pattern, across pages and past the end
+        // of RAM (256 MiB), which reads as nothing there.
+        (format!("sum {b:#x} 256"), Some("00512\r\n")),
+        (format!("sum {b:#x} 4096"), Some("08192\r\n")),
+        (format!("sum {:#x} 8208", b - 16), None),
+        ("sum 0xffff000 0x2000".into(), None),
         // print and expressions.
         ("print 0x10+2".into(), Some("0x12\r\n")),
         ("p /x 10".into(), Some("0xa\r\n")),

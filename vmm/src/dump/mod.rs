@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use monitor::vm::{Effects, FdSource, Job, JobOutput, Reply};
 use qapi::types::{DumpCompletedEventData, DumpGuestMemoryFormat, DumpQueryResult, DumpStatus};
 use qapi::{Event, QapiError};
-use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
+use vm_memory::{GuestMemoryBackend, GuestMemoryRegion};
 
 use crate::cpu_state::CpuState;
 use crate::memory::GuestRam;
@@ -49,16 +49,6 @@ pub fn query() -> DumpQueryResult {
     }
 }
 
-/// `info dump` text for the status.
-pub fn status_name(s: DumpStatus) -> &'static str {
-    match s {
-        DumpStatus::None => "none",
-        DumpStatus::Active => "active",
-        DumpStatus::Completed => "completed",
-        DumpStatus::Failed => "failed",
-    }
-}
-
 /// The formats this VMM writes (`query-dump-guest-memory-capability`).
 pub fn formats() -> Vec<DumpGuestMemoryFormat> {
     vec![DumpGuestMemoryFormat::Elf]
@@ -72,20 +62,6 @@ pub struct Request {
     pub begin: Option<i64>,
     pub length: Option<i64>,
     pub format: Option<DumpGuestMemoryFormat>,
-}
-
-fn format_name(f: DumpGuestMemoryFormat) -> &'static str {
-    use DumpGuestMemoryFormat as F;
-    match f {
-        F::Elf => "elf",
-        F::KdumpZlib => "kdump-zlib",
-        F::KdumpLzo => "kdump-lzo",
-        F::KdumpSnappy => "kdump-snappy",
-        F::KdumpRawZlib => "kdump-raw-zlib",
-        F::KdumpRawLzo => "kdump-raw-lzo",
-        F::KdumpRawSnappy => "kdump-raw-snappy",
-        F::WinDmp => "win-dmp",
-    }
 }
 
 /// A dump between its start and QEMU's `dump_cleanup` (the VM's resumption).
@@ -261,7 +237,7 @@ fn checks(vm: &VmBackend, req: &Request, fds: &mut dyn FdSource) -> Result<Outpu
     if format != DumpGuestMemoryFormat::Elf {
         return Err(QapiError::generic(format!(
             "{} is not available now",
-            format_name(format)
+            format.as_str()
         )));
     }
     if let Some(name) = req.protocol.strip_prefix("fd:") {
@@ -404,15 +380,10 @@ impl Work {
             let mut pos = 0u64;
             while pos < len {
                 let n = CHUNK.min(len - pos);
-                let slice = self
-                    .mem
-                    .get_slice(GuestAddress(start + pos), n as usize)
-                    .map_err(|e| format!("dump: failed to save memory: {e}"))?;
-                let guard = slice.ptr_guard();
-                // SAFETY: the slice is mapped guest RAM of `n` bytes, kept mapped by `mem`;
-                // the guest may change it meanwhile (as with QEMU), which is only data.
-                let bytes = unsafe { std::slice::from_raw_parts(guard.as_ptr(), n as usize) };
-                file.write_all(bytes).map_err(failed("save memory"))?;
+                // Straight from the mapping, with no Rust reference to memory the guest (or a
+                // device) may write meanwhile.
+                crate::guest_write::write_phys_range(&self.mem, start + pos, n, file)
+                    .map_err(failed("save memory"))?;
                 pos += n;
                 done += n;
                 set_progress(DumpStatus::Active, done, self.total);

@@ -456,11 +456,7 @@ impl HmpTarget for Target<'_> {
 
     fn dump_status(&self) -> (String, u64, u64) {
         let q = crate::dump::query();
-        (
-            crate::dump::status_name(q.status).into(),
-            q.completed as u64,
-            q.total as u64,
-        )
+        (q.status.as_str().into(), q.completed as u64, q.total as u64)
     }
 
     fn dump_guest_memory(

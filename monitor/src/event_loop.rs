@@ -673,6 +673,12 @@ impl EventLoop {
             if let YankInstanceVariant::Chardev(c) = &inst.r#type {
                 if let Some(i) = self.monitors.iter().position(|m| m.chardev.label() == c.id) {
                     self.disconnect(i);
+                } else if let Some(i) = self
+                    .serial_conns
+                    .iter()
+                    .position(|s| s.chardev.label() == c.id)
+                {
+                    self.disconnect_serial(i);
                 }
             }
         }
@@ -851,26 +857,31 @@ impl EventLoop {
                 }
             }
             if gone {
-                let c = &mut self.serial_conns[i];
-                c.sink.attach(None);
-                let registry = self.poll.registry();
-                match &mut c.chardev.endpoint {
-                    Endpoint::Server { client, .. } => {
-                        if let Some(s) = client.take() {
-                            let _ = registry.deregister(&mut SourceFd(&s.raw_fd()));
-                        }
-                        if let Err(e) = self.arm_serial(i) {
-                            eprintln!("vmm: serial: {e}");
-                        }
-                    }
-                    Endpoint::Client(s) => {
-                        if let Some(s) = s.take() {
-                            let _ = registry.deregister(&mut SourceFd(&s.raw_fd()));
-                        }
-                    }
-                    Endpoint::Stdio(_) => {}
+                self.disconnect_serial(i);
+            }
+        }
+    }
+
+    /// Cuts serial socket `i`'s connection (hang-up, error or `yank`); a server listens again.
+    fn disconnect_serial(&mut self, i: usize) {
+        let c = &mut self.serial_conns[i];
+        c.sink.attach(None);
+        let registry = self.poll.registry();
+        match &mut c.chardev.endpoint {
+            Endpoint::Server { client, .. } => {
+                if let Some(s) = client.take() {
+                    let _ = registry.deregister(&mut SourceFd(&s.raw_fd()));
+                }
+                if let Err(e) = self.arm_serial(i) {
+                    eprintln!("vmm: serial: {e}");
                 }
             }
+            Endpoint::Client(s) => {
+                if let Some(s) = s.take() {
+                    let _ = registry.deregister(&mut SourceFd(&s.raw_fd()));
+                }
+            }
+            Endpoint::Stdio(_) => {}
         }
     }
 

@@ -1921,3 +1921,52 @@ fn query_yank_lists_the_monitor_chardev() {
     ];
     check_steps("query_yank_lists_the_monitor_chardev", Mode::Oob, &steps);
 }
+
+/// `yank` of a serial socket chardev cuts its client, as QEMU's `tcp_chr_yank` does; the
+/// server socket then takes the next client, and the console works on it.
+#[test]
+fn yank_cuts_a_serial_socket_client() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let dir = TempDir::new("yankserial");
+    let serial = dir.join("serial.sock");
+    let serial_arg = qmp_arg(&serial);
+    let server = start_vmm("yankserialqmp", &["-m", "64", "-serial", &serial_arg]);
+    let mut qmp = server.client();
+    let console = |deadline: Instant| -> UnixStream {
+        let mut s = loop {
+            match UnixStream::connect(&serial) {
+                Ok(s) => break s,
+                Err(e) => assert!(Instant::now() < deadline, "serial socket: {e}"),
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        // The guest answers once it is up; ask until it does.
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("pong") {
+            s.write_all(b"ping\r").expect("write to the console");
+            let n = s.read(&mut buf).expect("console output");
+            assert!(n > 0, "console closed: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        s
+    };
+    let mut first = console(Instant::now() + Duration::from_secs(60));
+    let yanks = String::from_utf8_lossy(&qmp.command(b"{\"execute\":\"query-yank\"}")).to_string();
+    assert!(yanks.contains("\"id\": \"serial0\""), "{yanks}");
+    let reply = qmp.command(
+        b"{\"execute\":\"yank\",\"arguments\":{\"instances\":[{\"type\":\"chardev\",\"id\":\"serial0\"}]}}",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&reply).trim_end(),
+        "{\"return\": {}}"
+    );
+    let mut rest = Vec::new();
+    first
+        .read_to_end(&mut rest)
+        .expect("the yanked client sees its end");
+    console(Instant::now() + Duration::from_secs(10));
+}

@@ -748,7 +748,7 @@ pub fn info(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args: &
             }
             out
         }
-        "history" => String::new(),
+        "history" => target.history(),
         "pci" => target.info_pci(),
         "qtree" => target.info_qtree(args.flag("brief")),
         "mtree" => target.info_mtree(

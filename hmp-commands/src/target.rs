@@ -159,6 +159,8 @@ pub trait HmpTarget {
     ) -> String;
     /// `info chardev`: (label, filename) of each chardev.
     fn chardevs(&mut self) -> Vec<(String, String)>;
+    /// `info history`: the session's command history (`0: 'line'\n` …), empty without one.
+    fn history(&mut self) -> String;
     /// `info lapic` for the LAPIC of vCPU `cpu`.
     fn info_lapic(&mut self, cpu: usize) -> String;
     /// `info pic`.

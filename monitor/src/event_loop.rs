@@ -60,7 +60,7 @@ impl HmpSession {
     }
 
     /// Feeds input, running each complete line as an HMP command.
-    fn feed(&mut self, bytes: &[u8], vm: &mut dyn Vm, context: &HmpContext, fx: &mut Effects) {
+    fn feed(&mut self, bytes: &[u8], vm: &mut dyn Vm, context: &mut HmpContext, fx: &mut Effects) {
         let mut completer = |line: &str| vm.hmp_complete(line);
         let mut events = self.readline.feed(bytes, &mut completer);
         loop {
@@ -72,6 +72,8 @@ impl HmpSession {
                         let text = if line.trim().is_empty() {
                             Vec::new()
                         } else {
+                            // The line just typed is already in it, as in QEMU.
+                            context.history = self.readline.format_history();
                             // The command's text already has `\r\n` line ends (`Vm::hmp`).
                             match vm.hmp(&line, None, context, fx) {
                                 Ok(t) => t.into_bytes(),
@@ -105,6 +107,9 @@ struct Monitor {
     named_fds: NamedFds,
     /// Counts the slot's connections, so a job's reply reaches only the client that asked.
     generation: u64,
+    /// A human monitor's readline between connections: QEMU keeps one per monitor, so the
+    /// history outlives the client.
+    kept_readline: Option<Readline>,
 }
 
 /// A chardev no monitor uses (a serial port's), listed by `query-chardev`.
@@ -198,6 +203,7 @@ impl EventLoop {
                 received_fds: Vec::new(),
                 named_fds: NamedFds::default(),
                 generation: 0,
+                kept_readline: None,
             });
         }
         let mut serial_conns = Vec::new();
@@ -346,9 +352,9 @@ impl EventLoop {
                 Session::Qmp(Box::new(s))
             }
             MonitorMode::Readline => {
-                let mut h = Box::<HmpSession>::default();
-                h.output = h.readline.new_client();
-                Session::Hmp(h)
+                let mut readline = m.kept_readline.take().unwrap_or_default();
+                let output = readline.new_client();
+                Session::Hmp(Box::new(HmpSession { readline, output }))
             }
         });
         Ok(())
@@ -499,7 +505,7 @@ impl EventLoop {
                             m.received_fds = fds;
                         }
                         let is_hmp = matches!(m.session, Some(Session::Hmp(_)));
-                        let context = if is_hmp {
+                        let mut context = if is_hmp {
                             self.hmp_context()
                         } else {
                             HmpContext::default()
@@ -509,7 +515,7 @@ impl EventLoop {
                             Some(Session::Qmp(s)) => s.feed(&self.buf[..n]),
                             Some(Session::Hmp(h)) => {
                                 let mut fx = Effects::default();
-                                h.feed(&self.buf[..n], vm, &context, &mut fx);
+                                h.feed(&self.buf[..n], vm, &mut context, &mut fx);
                                 self.apply(fx);
                             }
                             None => {}
@@ -688,6 +694,7 @@ impl EventLoop {
     fn hmp_context(&self) -> HmpContext {
         HmpContext {
             chardevs: self.chardev_info(),
+            history: String::new(),
         }
     }
 
@@ -755,7 +762,9 @@ impl EventLoop {
     fn disconnect(&mut self, i: usize) {
         let registry: &Registry = self.poll.registry();
         let m = &mut self.monitors[i];
-        m.session = None;
+        if let Some(Session::Hmp(h)) = m.session.take() {
+            m.kept_readline = Some(h.readline);
+        }
         m.received_fds.clear();
         match &mut m.chardev.endpoint {
             Endpoint::Server { client, .. } => {
@@ -914,12 +923,12 @@ impl EventLoop {
         if input.is_empty() {
             return;
         }
-        let context = self.hmp_context();
+        let mut context = self.hmp_context();
         let Some((hmp, _)) = &mut self.mux_monitor else {
             return;
         };
         let mut fx = Effects::default();
-        hmp.feed(&input, vm, &context, &mut fx);
+        hmp.feed(&input, vm, &mut context, &mut fx);
         let out = std::mem::take(&mut hmp.output);
         crate::serial_feed::write_stdout(&out);
         self.apply(fx);

@@ -90,6 +90,9 @@ impl FdSource for NoFds {
 pub struct HmpContext {
     /// As `query-chardev` lists them.
     pub chardevs: Vec<qapi::types::ChardevInfo>,
+    /// `info history`: the session's readline history (`0: 'line'\n` …); empty for
+    /// `human-monitor-command`, which QEMU runs on a monitor without a readline.
+    pub history: String,
 }
 
 /// Why the host (not the guest) asked the VMM to quit.

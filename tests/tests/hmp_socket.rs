@@ -83,3 +83,43 @@ fn command_output_lines_end_in_crlf() {
     );
     assert_eq!(String::from_utf8_lossy(&until_prompt(&mut s)), want);
 }
+
+/// `info history` lists the session's lines, the one just typed last; the history outlives a
+/// client, as QEMU keeps one readline per monitor (a repeated line moves to the end). The bytes
+/// are QEMU 10.0.2's for the same keystrokes.
+#[test]
+fn info_history_survives_a_reconnect() {
+    let dir = TempDir::new("hmphist");
+    let sock = dir.join("hmp.sock");
+    let vm = VmmProcess::spawn(&[
+        "-m",
+        "64",
+        "-display",
+        "none",
+        "-serial",
+        "stdio",
+        "-monitor",
+        &format!("unix:{},server=on,wait=off", sock.display()),
+    ]);
+    vm.wait_for(READY, Duration::from_secs(60));
+    let history = format!(
+        "{}\r\n0: 'info status'\r\n1: 'info history'\r\n(qemu) ",
+        echo("info history")
+    );
+    let connect = || {
+        let mut s = UnixStream::connect(&sock).expect("connect the monitor");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("set a read timeout");
+        until_prompt(&mut s);
+        s
+    };
+    let mut s = connect();
+    s.write_all(b"info status\r").expect("type a command");
+    until_prompt(&mut s);
+    s.write_all(b"info history\r").expect("type a command");
+    assert_eq!(String::from_utf8_lossy(&until_prompt(&mut s)), history);
+    drop(s);
+    let mut s = connect();
+    s.write_all(b"info history\r").expect("type a command");
+    assert_eq!(String::from_utf8_lossy(&until_prompt(&mut s)), history);
+}

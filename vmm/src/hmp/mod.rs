@@ -436,6 +436,10 @@ impl HmpTarget for Target<'_> {
             .collect()
     }
 
+    fn history(&mut self) -> String {
+        self.context.history.clone()
+    }
+
     fn info_lapic(&mut self, cpu: usize) -> String {
         devices::info_lapic(self.vm, cpu)
     }

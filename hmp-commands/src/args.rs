@@ -81,6 +81,14 @@ pub(crate) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
+/// The index of the first non-space byte of `s` at or after `p`.
+pub(crate) fn skip_spaces(s: &[u8], mut p: usize) -> usize {
+    while p < s.len() && is_space(s[p]) {
+        p += 1;
+    }
+    p
+}
+
 /// QEMU's `get_str`: a word, or a double-quoted string with `\n \r \\ \' \"` escapes (at
 /// most 1023 bytes kept). Returns None where QEMU fails.
 pub(crate) fn get_str(s: &[u8], pos: &mut usize) -> Option<String> {
@@ -231,11 +239,6 @@ pub fn parse(
     let mut p = 0usize;
     let mut args = Args::default();
     let specs = arg_specs(args_type);
-    let skip = |p: &mut usize| {
-        while *p < s.len() && is_space(s[*p]) {
-            *p += 1;
-        }
-    };
     let mut idx = 0;
     while idx < specs.len() {
         let (key, spec) = specs[idx];
@@ -245,7 +248,7 @@ pub fn parse(
         let modifier = sb.get(1).copied().unwrap_or(0);
         match c {
             b'F' | b'B' | b's' => {
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 if modifier == b'?' && p >= s.len() {
                     continue;
                 }
@@ -263,7 +266,7 @@ pub fn parse(
                 }
             }
             b'O' => {
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 if p >= s.len() {
                     continue;
                 }
@@ -275,7 +278,7 @@ pub fn parse(
                 }
             }
             b'/' => {
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 let (count, format, size);
                 if s.get(p) == Some(&b'/') {
                     p += 1;
@@ -347,14 +350,14 @@ pub fn parse(
                 );
             }
             b'i' | b'l' | b'M' => {
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 if modifier == b'?' && p >= s.len() {
                     continue;
                 }
                 if modifier == b'.' {
                     if s.get(p) == Some(&b'.') {
                         p += 1;
-                        skip(&mut p);
+                        p = skip_spaces(s, p);
                     } else {
                         continue;
                     }
@@ -378,7 +381,7 @@ pub fn parse(
                 args.0.insert(key.into(), Arg::Int(val));
             }
             b'o' => {
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 if modifier == b'?' && p >= s.len() {
                     continue;
                 }
@@ -391,7 +394,7 @@ pub fn parse(
                 }
             }
             b'b' => {
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 let beg = p;
                 while p < s.len() && s[p].is_ascii_graphic() {
                     p += 1;
@@ -407,7 +410,7 @@ pub fn parse(
                 let letter = modifier;
                 let with_value = sb.get(2) == Some(&b's');
                 let tmp = p;
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 if s.get(p) == Some(&b'-') {
                     p += 1;
                     let given = s.get(p).copied().unwrap_or(0);
@@ -432,7 +435,7 @@ pub fn parse(
                         p = tmp;
                     } else if with_value {
                         p += 1;
-                        skip(&mut p);
+                        p = skip_spaces(s, p);
                         match get_str(s, &mut p) {
                             Some(v) => {
                                 args.0.insert(key.into(), Arg::Str(v));
@@ -451,7 +454,7 @@ pub fn parse(
                 }
             }
             b'S' => {
-                skip(&mut p);
+                p = skip_spaces(s, p);
                 if modifier == b'?' && p >= s.len() {
                     continue;
                 }
@@ -466,7 +469,7 @@ pub fn parse(
             }
         }
     }
-    skip(&mut p);
+    p = skip_spaces(s, p);
     if p < s.len() {
         return Err(format!(
             "{name}: extraneous characters at the end of line\n"

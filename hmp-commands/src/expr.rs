@@ -3,6 +3,7 @@
 //! `* / %`, then unary `+ - ~`, parentheses, character constants, `$register` and numbers
 //! in C notation (`0x1f`, `017`, `42`).
 
+use crate::args::{is_space, skip_spaces};
 use crate::target::{CpuRegs, R_CS, R_DS, R_ES, R_FS, R_GS, R_SS};
 
 /// An expression error, with QEMU's message.
@@ -16,10 +17,6 @@ struct Parser<'s, 'r, 'l> {
     s: &'s [u8],
     pos: usize,
     regs: &'r mut RegisterLookup<'l>,
-}
-
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
 impl Parser<'_, '_, '_> {
@@ -161,10 +158,7 @@ impl Parser<'_, '_, '_> {
 /// C's `strtoull(s, &end, 0)` on the start of `s` (leading spaces and a sign allowed):
 /// the value and how many bytes it used (0: no number).
 fn strtoull(s: &[u8]) -> Result<(u64, usize), ExprError> {
-    let mut i = 0;
-    while i < s.len() && is_space(s[i]) {
-        i += 1;
-    }
+    let mut i = skip_spaces(s, 0);
     let mut negative = false;
     if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
         negative = s[i] == b'-';

@@ -51,7 +51,7 @@ pub fn print_value(format: u8, val: i64) -> String {
 }
 
 /// One item of a memory dump: `%#*o`, `0x%0*x`, `%*u`, `%*d` or a character.
-fn item(out: &mut String, format: u8, v: u64, wsize: usize, max_digits: usize) {
+fn item(out: &mut String, format: u8, v: u64, max_digits: usize) {
     out.push(' ');
     match format {
         b'o' => {
@@ -75,7 +75,6 @@ fn item(out: &mut String, format: u8, v: u64, wsize: usize, max_digits: usize) {
             push_hex(out, v, max_digits);
         }
     }
-    let _ = wsize;
 }
 
 /// `{v:0width$x}` without the formatter, which pads a character at a time: dumps of many
@@ -135,7 +134,7 @@ pub fn memory_dump(
             let mut v = [0u8; 8];
             let n = wsize.min(l - i);
             v[..n].copy_from_slice(&buf[i..i + n]);
-            item(&mut out, format, u64::from_le_bytes(v), wsize, max_digits);
+            item(&mut out, format, u64::from_le_bytes(v), max_digits);
             i += wsize;
         }
         out.push('\n');

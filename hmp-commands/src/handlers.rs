@@ -280,7 +280,7 @@ pub fn command(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args
             let v = if args.flag("json") {
                 match serde_json::from_str(value) {
                     Ok(v) => QomSetValue::Json(v),
-                    Err(e) => return err(json_error(value, &e)),
+                    Err(_) => return err(JSON_PARSE_ERROR),
                 }
             } else {
                 QomSetValue::Text(value.to_string())
@@ -441,9 +441,8 @@ pub fn command(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args
 }
 
 /// QMP's JSON parse error text for `qom-set -j`.
-fn json_error(_text: &str, _e: &serde_json::Error) -> String {
-    "JSON parse error, invalid keyword".into()
-}
+/// `qom-set -j` with a value that is not JSON.
+const JSON_PARSE_ERROR: &str = "JSON parse error, invalid keyword";
 
 /// Host physical address of `hva` in this process, from /proc/self/pagemap (QEMU's
 /// `vtop`, with its error texts).
@@ -659,8 +658,7 @@ fn no_hardware(name: &str, args: &Args) -> String {
 }
 
 /// `info` subcommands.
-pub fn info(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args: &Args) -> String {
-    let _ = state;
+pub fn info(target: &mut dyn HmpTarget, cmd: &Cmd, args: &Args) -> String {
     match cmd.primary() {
         "status" => {
             let s = target.status();
@@ -825,23 +823,10 @@ pub fn info(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args: &
         }
         "virtio" => {
             let mut out = String::new();
-            if let Ok(list) = target.qom_list("/machine/peripheral") {
-                for (name, ty) in list {
+            for parent in ["/machine/peripheral", "/machine/peripheral-anon"] {
+                for (name, ty) in target.qom_list(parent).unwrap_or_default() {
                     if ty == "child<virtio-balloon-pci>" {
-                        let _ = writeln!(
-                            out,
-                            "/machine/peripheral/{name}/virtio-backend [virtio-balloon]"
-                        );
-                    }
-                }
-            }
-            if let Ok(list) = target.qom_list("/machine/peripheral-anon") {
-                for (name, ty) in list {
-                    if ty == "child<virtio-balloon-pci>" {
-                        let _ = writeln!(
-                            out,
-                            "/machine/peripheral-anon/{name}/virtio-backend [virtio-balloon]"
-                        );
+                        let _ = writeln!(out, "{parent}/{name}/virtio-backend [virtio-balloon]");
                     }
                 }
             }
@@ -901,13 +886,7 @@ fn qom_tree(target: &mut dyn HmpTarget, path: Option<&str>) -> String {
         return format!("Path '{start}' could not be resolved.\n");
     }
     let mut out = String::new();
-    let canonical = if start.starts_with('/') {
-        start.to_string()
-    } else {
-        // Partial path: the tree reports the object's full path through `qom-get`.
-        start.to_string()
-    };
-    qom_node(target, &canonical, 0, &mut out);
+    qom_node(target, start, 0, &mut out);
     out
 }
 

@@ -42,14 +42,6 @@ fn command_name(s: &str, from: usize) -> Option<(&str, usize)> {
     Some((&s[start..name_end], p))
 }
 
-fn skip_spaces(s: &str, mut p: usize) -> usize {
-    let b = s.as_bytes();
-    while p < b.len() && is_space(b[p]) {
-        p += 1;
-    }
-    p
-}
-
 /// Info subcommands that exist in QEMU's table but have no handler in a KVM build.
 const UNAVAILABLE_INFO: &[&str] = &["usbhost"];
 
@@ -61,7 +53,7 @@ pub fn run(target: &mut dyn HmpTarget, state: &mut HmpState, line: &str) -> Stri
     let Some(mut cmd) = table::find(table::COMMANDS, name) else {
         return format!("unknown command: '{}'\n", &line[..p]);
     };
-    p = skip_spaces(line, p);
+    p = args::skip_spaces(line.as_bytes(), p);
     let mut info_sub = false;
     if let Some(sub) = cmd.sub_table {
         if p < line.len() {
@@ -73,7 +65,7 @@ pub fn run(target: &mut dyn HmpTarget, state: &mut HmpState, line: &str) -> Stri
             };
             cmd = sub_cmd;
             info_sub = true;
-            p = skip_spaces(line, q);
+            p = args::skip_spaces(line.as_bytes(), q);
             if UNAVAILABLE_INFO.contains(&cmd.primary()) {
                 return format!("Command \"{}\" is not available.\n", &line[..q]);
             }
@@ -107,7 +99,7 @@ pub fn run(target: &mut dyn HmpTarget, state: &mut HmpState, line: &str) -> Stri
         }
     };
     if info_sub {
-        handlers::info(target, state, cmd, &args)
+        handlers::info(target, cmd, &args)
     } else {
         dispatch(target, state, cmd, &args)
     }

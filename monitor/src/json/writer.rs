@@ -6,8 +6,8 @@
 //! in QDict order (see [`qdict_order`](super::qdict_order)); numbers as QEMU prints QNums.
 //!
 //! Member order is computed here from insertion order, so build objects in the order QEMU's
-//! code inserts them and do not pre-sort them (e.g. with `qapi::qdict::reorder`): members
-//! sharing a hash bucket would come out swapped.
+//! code inserts them and do not pre-sort them: members sharing a hash bucket would come out
+//! swapped.
 //!
 //! The strings returned carry no line terminator. QMP sends each message followed by `\n`
 //! and turns every `\n` it sends into `\r\n` (`monitor_puts`), so the caller appends

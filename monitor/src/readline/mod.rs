@@ -109,11 +109,6 @@ const RIGHT: &[u8] = b"\x1b[C";
 const CLEAR_EOL: &[u8] = b"\x1b[K";
 const CLEAR_SCREEN: &[u8] = b"\x1b[2J\x1b[1;1H";
 
-/// The greeting for another version string: `QEMU {version} monitor - type 'help' …\r\n`.
-pub fn greeting(version: &str) -> String {
-    format!("QEMU {version} monitor - type 'help' for more information\r\n")
-}
-
 /// Text as QEMU's `monitor_puts` writes it: every `\n` becomes `\r\n` (a `\r` already there
 /// is kept, as in QEMU).
 pub fn crlf(text: &str) -> Vec<u8> {

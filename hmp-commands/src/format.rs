@@ -144,88 +144,6 @@ pub fn memory_dump(
     out
 }
 
-/// Lays out compact JSON as QEMU's pretty printer does (four spaces per level, a line
-/// break after every `{ [ ,` and before every `} ]`, empty containers included).
-pub fn json_pretty(compact: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0usize;
-    let mut chars = compact.chars().peekable();
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        for _ in 0..depth {
-            out.push_str("    ");
-        }
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                out.push('"');
-                while let Some(d) = chars.next() {
-                    out.push(d);
-                    if d == '\\' {
-                        if let Some(e) = chars.next() {
-                            out.push(e);
-                        }
-                    } else if d == '"' {
-                        break;
-                    }
-                }
-            }
-            '{' | '[' => {
-                out.push(c);
-                let close = if c == '{' { '}' } else { ']' };
-                if chars.peek() == Some(&close) {
-                    chars.next();
-                    newline(&mut out, depth);
-                    out.push(close);
-                } else {
-                    depth += 1;
-                    newline(&mut out, depth);
-                }
-            }
-            '}' | ']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(c);
-            }
-            ',' => {
-                out.push(',');
-                if chars.peek() == Some(&' ') {
-                    chars.next();
-                }
-                newline(&mut out, depth);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Compact JSON with QEMU's separators (`", "` and `": "`).
-pub fn json_compact(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::Array(a) => {
-            let items: Vec<String> = a.iter().map(json_compact).collect();
-            format!("[{}]", items.join(", "))
-        }
-        Value::Object(o) => {
-            let items: Vec<String> = o
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}: {}",
-                        serde_json::to_string(k).unwrap_or_default(),
-                        json_compact(v)
-                    )
-                })
-                .collect();
-            format!("{{{}}}", items.join(", "))
-        }
-        other => other.to_string(),
-    }
-}
-
 const PG_PRESENT: u64 = 1 << 0;
 const PG_RW: u64 = 1 << 1;
 const PG_USER: u64 = 1 << 2;
@@ -736,14 +654,5 @@ mod tests {
             push_hex(&mut s, v, w);
             assert_eq!(s, format!("{v:0w$x}"));
         }
-    }
-
-    #[test]
-    fn pretty_json() {
-        assert_eq!(json_pretty("\"container\""), "\"container\"");
-        assert_eq!(
-            json_pretty("{\"a\": 1, \"b\": [1, 2], \"c\": {}}"),
-            "{\n    \"a\": 1,\n    \"b\": [\n        1,\n        2\n    ],\n    \"c\": {\n    }\n}"
-        );
     }
 }

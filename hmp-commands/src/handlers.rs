@@ -271,8 +271,8 @@ pub fn command(target: &mut dyn HmpTarget, state: &mut HmpState, cmd: &Cmd, args
                 Err(e) => err(e),
             },
         },
-        "qom-get" => match target.qom_get(arg(args, "path"), arg(args, "property")) {
-            Ok(v) => format!("{}\n", format::json_pretty(&format::json_compact(&v))),
+        "qom-get" => match target.qom_get_pretty(arg(args, "path"), arg(args, "property")) {
+            Ok(text) => format!("{text}\n"),
             Err(e) => err(e),
         },
         "qom-set" => {

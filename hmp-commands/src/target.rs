@@ -140,8 +140,11 @@ pub trait HmpTarget {
     // --- QOM --------------------------------------------------------------------------
     /// `qom-list`: (name, type) of each property.
     fn qom_list(&mut self, path: &str) -> HmpResult<Vec<(String, String)>>;
-    /// `qom-get`: the property's value, members in QEMU's order.
+    /// The property's value.
     fn qom_get(&mut self, path: &str, property: &str) -> HmpResult<Value>;
+    /// `qom-get` as HMP prints it: the value through QEMU's pretty JSON writer (the
+    /// monitor's, so members come in QDict order and strings are escaped as QEMU does).
+    fn qom_get_pretty(&mut self, path: &str, property: &str) -> HmpResult<String>;
     fn qom_set(&mut self, path: &str, property: &str, value: QomSetValue) -> HmpResult<()>;
 
     // --- device and machine views, already in QEMU's text format ----------------------

@@ -371,10 +371,13 @@ impl HmpTarget for Target<'_> {
     }
 
     fn qom_get(&mut self, path: &str, property: &str) -> HmpResult<Value> {
-        // HMP prints members as stored; QMP's writer would put them in QDict order.
         self.qmp("qom-get", json!({"path": path, "property": property}))
-            .map(|v| monitor::json::in_qdict_order(&v))
             .map_err(desc)
+    }
+
+    fn qom_get_pretty(&mut self, path: &str, property: &str) -> HmpResult<String> {
+        self.qom_get(path, property)
+            .map(|v| monitor::json::to_qmp_pretty_string(&v))
     }
 
     fn qom_set(&mut self, path: &str, property: &str, value: QomSetValue) -> HmpResult<()> {

@@ -626,6 +626,41 @@ fn hmp_info_cpus_names_the_vcpu_threads() {
     assert_eq!(info, json!(want), "info cpus");
 }
 
+/// The RAM block HMP names (`info ramblock`, `gpa2hva`) is the RAM backend's id, as QEMU 10's:
+/// the board's default (`pc.ram`, `microvm.ram`) or `-machine memory-backend=ID`.
+#[test]
+fn hmp_ram_block_is_the_backend_id() {
+    for (extra, block) in [
+        (&["-machine", "pc"][..], "pc.ram"),
+        (&["-machine", "microvm"][..], "microvm.ram"),
+        (
+            &[
+                "-machine",
+                "pc,memory-backend=mem0",
+                "-object",
+                "memory-backend-ram,id=mem0,size=256M",
+            ][..],
+            "mem0",
+        ),
+    ] {
+        let mut vm = boot_vmm("ramblock", extra);
+        let hva = vm.ret(
+            r#"{"execute":"human-monitor-command","arguments":{"command-line":"gpa2hva 0x1000"}}"#,
+        );
+        let hva = hva.as_str().unwrap_or_default();
+        assert!(
+            hva.starts_with(&format!("Host virtual address for 0x1000 ({block}) is 0x")),
+            "{extra:?}: {hva:?}"
+        );
+        let blocks = vm.ret(
+            r#"{"execute":"human-monitor-command","arguments":{"command-line":"info ramblock"}}"#,
+        );
+        let rows: Vec<&str> = blocks.as_str().unwrap_or_default().lines().collect();
+        assert_eq!(rows.len(), 2, "{extra:?}: {rows:?}");
+        assert_eq!(rows[1].split_whitespace().next(), Some(block), "{extra:?}");
+    }
+}
+
 /// The host thread id (top-level `"thread-id"`) masked; the topology one in `props` kept.
 fn mask_tids(text: &str) -> String {
     text.replace("{\"thread-id\": ", "{\"thread-id\": #")

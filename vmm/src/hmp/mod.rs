@@ -219,14 +219,18 @@ impl HmpTarget for Target<'_> {
     }
 
     fn ram_block(&self) -> Option<String> {
-        let machine = &self.vm.machine;
-        if machine.ram_size() == 0 {
-            None
-        } else if machine.has_board() {
-            Some("pc.ram".into())
-        } else {
-            Some("ram".into())
-        }
+        // QEMU names the RAM block after its backend: the one `/machine`'s memory-backend
+        // link names (the board's default id, or -machine memory-backend=ID).
+        let link = self
+            .vm
+            .qom
+            .get("/machine", "memory-backend", &self.vm.machine)
+            .ok()?;
+        let path = link.as_str()?;
+        path.rsplit('/')
+            .next()
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
     }
 
     fn nmi(&mut self, _index: usize) -> HmpResult<()> {

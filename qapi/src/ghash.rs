@@ -202,8 +202,8 @@ pub fn first_left_over<'k>(
 ) -> Option<&'k str> {
     let keys: Vec<&'k str> = keys.into_iter().collect();
     let mut table = GHashOrder::new();
-    for i in crate::qdict::qdict_order_indices(keys.iter().copied()) {
-        table.insert(keys[i]);
+    for key in crate::qdict::qdict_order_by(keys.iter().copied(), |k| k) {
+        table.insert(key);
     }
     for key in taken {
         table.remove(key);

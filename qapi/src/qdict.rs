@@ -25,14 +25,14 @@ pub fn qdict_bucket(key: &str) -> u32 {
     tdb_hash(key) % BUCKETS
 }
 
-/// Indices of `keys` (given in insertion order) in QDict iteration order: bucket ascending,
-/// within a bucket the newest first.
-pub fn qdict_order_indices<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
-    let mut keyed: Vec<(u32, usize)> = keys
+/// `items` (given in insertion order, each keyed by `key`) in QDict iteration order: bucket
+/// ascending, within a bucket the newest first.
+pub fn qdict_order_by<T>(items: impl IntoIterator<Item = T>, key: impl Fn(&T) -> &str) -> Vec<T> {
+    let mut keyed: Vec<(u32, usize, T)> = items
         .into_iter()
         .enumerate()
-        .map(|(i, k)| (qdict_bucket(k), i))
+        .map(|(i, item)| (qdict_bucket(key(&item)), i, item))
         .collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    keyed.into_iter().map(|(_, i)| i).collect()
+    keyed.into_iter().map(|(_, _, item)| item).collect()
 }

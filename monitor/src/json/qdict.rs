@@ -13,11 +13,7 @@ pub use qapi::qdict::qdict_bucket;
 /// The members of `map` in the order QEMU would iterate an equal QDict built by inserting
 /// them in `map`'s order (serde_json's `preserve_order` keeps insertion order).
 pub fn qdict_order(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
-    let members: Vec<(&String, &Value)> = map.iter().collect();
-    qapi::qdict::qdict_order_indices(map.keys().map(String::as_str))
-        .into_iter()
-        .map(|i| members[i])
-        .collect()
+    qapi::qdict::qdict_order_by(map.iter(), |(k, _)| k.as_str())
 }
 
 /// A copy of `value` with every object's members stored in QDict order, for printers that

@@ -536,9 +536,7 @@ pub fn properties_help(m: &MachineType) -> String {
 /// Orders dictionary entries as `qdict_first()`/`qdict_next()` visit them: by hash bucket, and
 /// within a bucket the most recently inserted first.
 pub fn qdict_order<T>(entries: Vec<(String, T)>) -> Vec<(String, T)> {
-    let order = qapi::qdict::qdict_order_indices(entries.iter().map(|(k, _)| k.as_str()));
-    let mut slots: Vec<Option<(String, T)>> = entries.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    qapi::qdict::qdict_order_by(entries, |(k, _)| k.as_str())
 }
 
 /// The SMP configuration as given (`SMPConfiguration`): `None` = omitted.

@@ -7,7 +7,8 @@ const APIC_LVT1: usize = 0x360;
 const APIC_MODE_NMI: u32 = 0x4;
 const APIC_MODE_EXTINT: u32 = 0x7;
 
-fn get_reg(lapic: &kvm_lapic_state, offset: usize) -> u32 {
+/// The 32-bit register at byte `offset` of the APIC page.
+pub(crate) fn get_reg(lapic: &kvm_lapic_state, offset: usize) -> u32 {
     let bytes: [u8; 4] = std::array::from_fn(|i| lapic.regs[offset + i] as u8);
     u32::from_le_bytes(bytes)
 }

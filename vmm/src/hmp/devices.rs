@@ -7,6 +7,7 @@ use kvm_bindings::{
     kvm_irqchip, kvm_lapic_state, KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
 };
 
+use crate::arch::lapic::get_reg;
 use crate::arch::layout;
 use crate::vm_backend::VmBackend;
 use devices::acpi_ged;
@@ -126,7 +127,7 @@ pub fn info_qtree(vm: &VmBackend, brief: bool) -> String {
     out.push_str("  dev: i440FX-pcihost, id \"\"\n");
     if !brief {
         let ram = vm.machine.ram_size();
-        let below = ram.min(layout::MMIO32_START);
+        let below = crate::arch::memory_map::low_ram_end(ram);
         let above = ram - below;
         let _ = writeln!(
             out,
@@ -228,7 +229,7 @@ pub fn info_mtree(
     _disabled: bool,
 ) -> String {
     let ram = vm.machine.ram_size();
-    let below = ram.min(layout::MMIO32_START);
+    let below = crate::arch::memory_map::low_ram_end(ram);
     let above = ram - below;
     let mut bars = Vec::new();
     for f in vm.machine.pci_bus().functions() {
@@ -424,16 +425,6 @@ pub fn info_mtree(
     out
 }
 
-fn lapic_reg(s: &kvm_lapic_state, index: usize) -> u32 {
-    let o = index * 16;
-    u32::from_le_bytes([
-        s.regs[o] as u8,
-        s.regs[o + 1] as u8,
-        s.regs[o + 2] as u8,
-        s.regs[o + 3] as u8,
-    ])
-}
-
 const DELIVERY_MODES: [&str; 8] = [
     "Fixed", "Lowest", "SMI", "Reserved", "NMI", "INIT", "Reserved", "ExtINT",
 ];
@@ -478,9 +469,9 @@ fn dump_bits(out: &mut String, name: &str, s: &kvm_lapic_state, base: usize, tmr
     let _ = write!(out, "{name}\t ");
     let mut empty = true;
     for i in 0..256usize {
-        let word = lapic_reg(s, base + i / 32);
+        let word = get_reg(s, (base + i / 32) * 16);
         if word & (1 << (i % 32)) != 0 {
-            let level = lapic_reg(s, tmr + i / 32) & (1 << (i % 32)) != 0;
+            let level = get_reg(s, (tmr + i / 32) * 16) & (1 << (i % 32)) != 0;
             let _ = write!(out, "{i}{} ", if level { "(level)" } else { "" });
             empty = false;
         }
@@ -494,23 +485,23 @@ pub fn info_lapic(vm: &VmBackend, cpu: usize) -> String {
         return "local apic state not available\n".into();
     };
     let mut out = format!("dumping local APIC state for CPU {cpu:<2}\n\n");
-    dump_lvt(&mut out, "LVT0", lapic_reg(&s, 0x35), false);
-    dump_lvt(&mut out, "LVT1", lapic_reg(&s, 0x36), false);
-    dump_lvt(&mut out, "LVTPC", lapic_reg(&s, 0x34), false);
-    dump_lvt(&mut out, "LVTERR", lapic_reg(&s, 0x37), false);
-    dump_lvt(&mut out, "LVTTHMR", lapic_reg(&s, 0x33), false);
-    dump_lvt(&mut out, "LVTT", lapic_reg(&s, 0x32), true);
-    let dcr = lapic_reg(&s, 0x3e);
+    dump_lvt(&mut out, "LVT0", get_reg(&s, 0x350), false);
+    dump_lvt(&mut out, "LVT1", get_reg(&s, 0x360), false);
+    dump_lvt(&mut out, "LVTPC", get_reg(&s, 0x340), false);
+    dump_lvt(&mut out, "LVTERR", get_reg(&s, 0x370), false);
+    dump_lvt(&mut out, "LVTTHMR", get_reg(&s, 0x330), false);
+    dump_lvt(&mut out, "LVTT", get_reg(&s, 0x320), true);
+    let dcr = get_reg(&s, 0x3e0);
     let v = ((dcr & 0x8) >> 1) | (dcr & 0x3);
     let divide = if v == 7 { 1 } else { 2u32 << v };
     let _ = writeln!(
         out,
         "Timer\t DCR=0x{:x} (divide by {divide}) initial_count = {} current_count = {}",
         dcr & 0xb,
-        lapic_reg(&s, 0x38),
-        lapic_reg(&s, 0x39)
+        get_reg(&s, 0x380),
+        get_reg(&s, 0x390)
     );
-    let spiv = lapic_reg(&s, 0x0f);
+    let spiv = get_reg(&s, 0x0f0);
     let _ = writeln!(
         out,
         "SPIV\t 0x{spiv:08x} APIC {}, focus={}, spurious vec {}",
@@ -522,8 +513,8 @@ pub fn info_lapic(vm: &VmBackend, cpu: usize) -> String {
         if spiv & (1 << 9) != 0 { "on" } else { "off" },
         spiv & 0xff
     );
-    let icr = lapic_reg(&s, 0x30);
-    let icr2 = lapic_reg(&s, 0x31);
+    let icr = get_reg(&s, 0x300);
+    let icr2 = get_reg(&s, 0x310);
     let shorthand = (icr >> 18) & 3;
     let logical = icr & (1 << 11) != 0;
     let _ = writeln!(
@@ -550,21 +541,21 @@ pub fn info_lapic(vm: &VmBackend, cpu: usize) -> String {
     } else {
         let _ = writeln!(out, " mask {:x} (APIC ID)", icr2 >> 24);
     }
-    let _ = writeln!(out, "ESR\t 0x{:08x}", lapic_reg(&s, 0x28));
+    let _ = writeln!(out, "ESR\t 0x{:08x}", get_reg(&s, 0x280));
     dump_bits(&mut out, "ISR", &s, 0x10, 0x18);
     dump_bits(&mut out, "IRR", &s, 0x20, 0x18);
-    let dfr = lapic_reg(&s, 0x0e) >> 28;
-    let ldr = lapic_reg(&s, 0x0d) >> 24;
+    let dfr = get_reg(&s, 0x0e0) >> 28;
+    let ldr = get_reg(&s, 0x0d0) >> 24;
     let _ = write!(
         out,
         "\nAPR 0x{:02x} TPR 0x{:02x} DFR 0x{dfr:02x} LDR 0x{ldr:02x}",
-        lapic_reg(&s, 0x09) & 0xff,
-        lapic_reg(&s, 0x08) & 0xff
+        get_reg(&s, 0x090) & 0xff,
+        get_reg(&s, 0x080) & 0xff
     );
     if dfr == 0 {
         let _ = write!(out, "(cluster {}: id {})", ldr >> 4, ldr & 0xf);
     }
-    let _ = writeln!(out, " PPR 0x{:02x}", lapic_reg(&s, 0x0a) & 0xff);
+    let _ = writeln!(out, " PPR 0x{:02x}", get_reg(&s, 0x0a0) & 0xff);
     out
 }
 

@@ -75,7 +75,7 @@ fn check_drive(drive: &Drive) -> Result<(), ErrorKind> {
             Err(e) => {
                 return Err(ErrorKind::CouldNotOpen {
                     path: drive.file.clone(),
-                    reason: io_reason(&e),
+                    reason: crate::os_error::strerror(&e),
                 })
             }
             Ok(m) if m.is_dir() => {
@@ -91,8 +91,4 @@ fn check_drive(drive: &Drive) -> Result<(), ErrorKind> {
         bus: drive.bus,
         unit: drive.unit,
     })
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    crate::os_error::strerror(e)
 }

@@ -111,11 +111,8 @@ fn device_text(d: &DeviceConfig) -> String {
 }
 
 fn parse_onoff(name: &str, value: &str) -> Result<bool, String> {
-    match value {
-        "on" | "yes" | "true" | "y" => Ok(true),
-        "off" | "no" | "false" | "n" => Ok(false),
-        _ => Err(format!("Parameter '{name}' expects 'on' or 'off'")),
-    }
+    crate::options::value::parse_bool(value)
+        .ok_or_else(|| format!("Parameter '{name}' expects 'on' or 'off'"))
 }
 
 /// Properties of `-device virtio-balloon-pci`, with QEMU's checks and messages.

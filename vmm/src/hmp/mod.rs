@@ -502,11 +502,8 @@ impl HmpTarget for Target<'_> {
 /// A `qom-set` text value as QEMU's string input visitor reads it for type `ty`.
 fn text_value(ty: &str, text: &str) -> Value {
     match ty {
-        "bool" => match text {
-            "on" | "yes" | "true" | "y" => Value::Bool(true),
-            "off" | "no" | "false" | "n" => Value::Bool(false),
-            _ => Value::String(text.to_string()),
-        },
+        "bool" => crate::options::value::parse_bool(text)
+            .map_or_else(|| Value::String(text.to_string()), Value::Bool),
         "int" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64"
         | "size" | "uint64_t" | "uint32_t" | "uint16_t" | "uint8_t" | "int32_t" | "int64_t" => {
             if let Ok(v) = text.parse::<i64>() {

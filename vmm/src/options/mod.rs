@@ -28,7 +28,7 @@ mod parser;
 mod qemuopts;
 mod strtox;
 mod table;
-mod value;
+pub(crate) mod value;
 
 #[cfg(test)]
 mod tests;

@@ -31,13 +31,7 @@ pub(crate) fn read_enum(name: &str, value: &Value, allowed: &[&str]) -> Result<S
 pub(crate) const ON_OFF_AUTO: &[&str] = &["on", "off", "auto"];
 
 /// QEMU's boolean words on the command line (`qapi_bool_parse`).
-pub(crate) fn parse_bool(text: &str) -> Option<bool> {
-    match text {
-        "on" | "yes" | "true" | "y" => Some(true),
-        "off" | "no" | "false" | "n" => Some(false),
-        _ => None,
-    }
-}
+pub(crate) use crate::options::value::parse_bool;
 
 /// Command-line properties (`key=value`, later ones winning), looked up by key.
 pub(crate) struct Props<'a>(pub &'a [(String, String)]);

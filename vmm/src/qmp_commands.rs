@@ -118,15 +118,7 @@ fn execute_now(vm: &mut VmBackend, command: Command, fx: &mut Effects) -> Result
             wakeup_suspend_support: false,
         })),
         Command::QueryCpusFast => Ok(to_value(query_cpus_fast(vm))),
-        Command::QueryHotpluggableCpus => {
-            // QEMU's `none` and microvm have no `possible_cpu_arch_ids` hook.
-            if !hotpluggable_cpus(vm) {
-                return Err(QapiError::generic(
-                    "machine does not support hot-plugging CPUs",
-                ));
-            }
-            Ok(to_value(query_hotpluggable_cpus(vm)))
-        }
+        Command::QueryHotpluggableCpus => query_hotpluggable_cpus(vm).map(to_value),
         Command::QueryMemorySizeSummary => Ok(to_value(MemorySizeSummary {
             base_memory: vm.machine.ram_size(),
             plugged_memory: Some(0),
@@ -248,17 +240,24 @@ fn query_cpus_fast(vm: &VmBackend) -> Vec<CpuInfoFast> {
 }
 
 /// Whether the machine type answers `query-hotpluggable-cpus` (pc and q35 do).
-pub fn hotpluggable_cpus(vm: &VmBackend) -> bool {
+fn hotpluggable_cpus(vm: &VmBackend) -> bool {
     machine_types::find(&vm.machine.config().machine.type_name)
         .is_none_or(|m| matches!(m.family, Family::I440fx | Family::Q35))
 }
 
-fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
+/// `query-hotpluggable-cpus` (also HMP's `info hotpluggable-cpus`).
+pub fn query_hotpluggable_cpus(vm: &VmBackend) -> Result<Vec<HotpluggableCPU>, QapiError> {
+    // QEMU's `none` and microvm have no `possible_cpu_arch_ids` hook.
+    if !hotpluggable_cpus(vm) {
+        return Err(QapiError::generic(
+            "machine does not support hot-plugging CPUs",
+        ));
+    }
     let plugged = vm.machine.vcpu_count();
     let possible = (vm.machine.config().smp.maxcpus as usize).max(plugged);
     let ty = cpu_type(vm);
     // QEMU prepends each slot, so the list comes out highest first.
-    (0..possible)
+    Ok((0..possible)
         .rev()
         .map(|i| HotpluggableCPU {
             r#type: ty.clone(),
@@ -266,7 +265,7 @@ fn query_hotpluggable_cpus(vm: &VmBackend) -> Vec<HotpluggableCPU> {
             props: cpu_props(vm, i),
             qom_path: (i < plugged).then(|| cpu_qom_path(i)),
         })
-        .collect()
+        .collect())
 }
 
 /// `inject-nmi`: QEMU's x86 machines deliver the NMI to every vCPU; `none` has no NMI.

@@ -183,17 +183,11 @@ impl HmpTarget for Target<'_> {
     }
 
     fn hotpluggable_cpus(&self) -> HmpResult<Vec<HotpluggableCpu>> {
-        let vm = &*self.vm;
-        if !qmp_commands::hotpluggable_cpus(vm) {
-            return Err("machine does not support hot-plugging CPUs".into());
-        }
-        let plugged = vm.machine.vcpu_count();
-        let possible = (vm.machine.config().smp.maxcpus as usize).max(plugged);
-        let ty = qmp_commands::cpu_type(vm);
-        Ok((0..possible)
-            .rev()
-            .map(|i| {
-                let p = qmp_commands::cpu_props(vm, i);
+        let cpus = qmp_commands::query_hotpluggable_cpus(self.vm).map_err(desc)?;
+        Ok(cpus
+            .into_iter()
+            .map(|cpu| {
+                let p = cpu.props;
                 let props = [
                     ("node-id", p.node_id),
                     ("drawer-id", p.drawer_id),
@@ -209,9 +203,9 @@ impl HmpTarget for Target<'_> {
                 .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
                 .collect();
                 HotpluggableCpu {
-                    type_name: ty.clone(),
-                    vcpus_count: 1,
-                    qom_path: (i < plugged).then(|| qmp_commands::cpu_qom_path(i)),
+                    type_name: cpu.r#type,
+                    vcpus_count: cpu.vcpus_count,
+                    qom_path: cpu.qom_path,
                     props,
                 }
             })

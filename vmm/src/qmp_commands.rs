@@ -34,19 +34,7 @@ pub fn execute(
             crate::memsave::memsave(vm, cpu, a.val, a.size, a.filename)
         }
         Command::Pmemsave(a) => crate::memsave::pmemsave(vm, a.val, a.size, a.filename),
-        Command::DumpGuestMemory(a) => crate::dump::dump_guest_memory(
-            vm,
-            crate::dump::Request {
-                paging: a.paging,
-                protocol: a.protocol,
-                detach: a.detach.unwrap_or(false),
-                begin: a.begin,
-                length: a.length,
-                format: a.format,
-            },
-            fds,
-            fx,
-        ),
+        Command::DumpGuestMemory(a) => crate::dump::dump_guest_memory(vm, a.into(), fds, fx),
         other => Reply::Now(execute_now(vm, other, fx)),
     }
 }

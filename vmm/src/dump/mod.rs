@@ -17,7 +17,9 @@ use std::os::fd::OwnedFd;
 use std::sync::Mutex;
 
 use monitor::vm::{Effects, FdSource, Job, JobOutput, Reply};
-use qapi::types::{DumpCompletedEventData, DumpGuestMemoryFormat, DumpQueryResult, DumpStatus};
+use qapi::types::{
+    DumpCompletedEventData, DumpGuestMemoryArgs, DumpGuestMemoryFormat, DumpQueryResult, DumpStatus,
+};
 use qapi::{Event, QapiError};
 use vm_memory::{GuestMemoryBackend, GuestMemoryRegion};
 
@@ -62,6 +64,19 @@ pub struct Request {
     pub begin: Option<i64>,
     pub length: Option<i64>,
     pub format: Option<DumpGuestMemoryFormat>,
+}
+
+impl From<DumpGuestMemoryArgs> for Request {
+    fn from(a: DumpGuestMemoryArgs) -> Request {
+        Request {
+            paging: a.paging,
+            protocol: a.protocol,
+            detach: a.detach.unwrap_or(false),
+            begin: a.begin,
+            length: a.length,
+            format: a.format,
+        }
+    }
 }
 
 /// A dump between its start and QEMU's `dump_cleanup` (the VM's resumption).

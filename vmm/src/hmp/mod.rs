@@ -15,6 +15,7 @@ use hmp_commands::{
 };
 use kvm_bindings::kvm_segment;
 use monitor::vm::{Effects, HmpContext, NoFds};
+use qapi::types::{BalloonArgs, DumpGuestMemoryArgs, MemsaveArgs, PmemsaveArgs};
 use qapi::{Command, QapiError};
 use serde_json::{json, Map, Value};
 use vm_memory::{GuestAddress, GuestMemoryBackend};
@@ -269,21 +270,20 @@ impl HmpTarget for Target<'_> {
     }
 
     fn memsave(&mut self, addr: u64, size: u64, filename: &str, cpu: usize) -> HmpResult<()> {
-        self.qmp(
-            "memsave",
-            json!({"val": addr, "size": size, "filename": filename, "cpu-index": cpu}),
-        )
-        .map(|_| ())
-        .map_err(desc)
+        self.qmp_unit(Command::Memsave(MemsaveArgs {
+            val: addr,
+            size,
+            filename: filename.to_string(),
+            cpu_index: Some(cpu as i64),
+        }))
     }
 
     fn pmemsave(&mut self, addr: u64, size: u64, filename: &str) -> HmpResult<()> {
-        self.qmp(
-            "pmemsave",
-            json!({"val": addr, "size": size, "filename": filename}),
-        )
-        .map(|_| ())
-        .map_err(desc)
+        self.qmp_unit(Command::Pmemsave(PmemsaveArgs {
+            val: addr,
+            size,
+            filename: filename.to_string(),
+        }))
     }
 
     fn memory_size_summary(&self) -> (u64, Option<u64>) {
@@ -319,9 +319,7 @@ impl HmpTarget for Target<'_> {
     }
 
     fn balloon(&mut self, bytes: i64) -> HmpResult<()> {
-        self.qmp("balloon", json!({ "value": bytes }))
-            .map(|_| ())
-            .map_err(desc)
+        self.qmp_unit(Command::Balloon(BalloonArgs { value: bytes }))
     }
 
     fn query_balloon(&self) -> HmpResult<i64> {
@@ -471,25 +469,15 @@ impl HmpTarget for Target<'_> {
         detach: bool,
         range: Option<(u64, u64)>,
     ) -> Option<HmpResult<()>> {
-        self.cpu_states.clear();
         // As QEMU's hmp_dump_guest_memory: the argument is always a file name.
-        let protocol = format!("file:{filename}");
-        let r = crate::dump::dump_guest_memory(
-            self.vm,
-            crate::dump::Request {
-                paging,
-                protocol,
-                detach,
-                begin: range.map(|r| r.0 as i64),
-                length: range.map(|r| r.1 as i64),
-                format: None,
-            },
-            &mut NoFds,
-            self.fx,
-        )
-        .wait(self.vm, self.fx)
-        .map(|_| ());
-        Some(r.map_err(desc))
+        Some(self.qmp_unit(Command::DumpGuestMemory(DumpGuestMemoryArgs {
+            paging,
+            protocol: format!("file:{filename}"),
+            detach: Some(detach),
+            begin: range.map(|r| r.0 as i64),
+            length: range.map(|r| r.1 as i64),
+            format: None,
+        })))
     }
 }
 

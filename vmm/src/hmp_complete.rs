@@ -1,7 +1,7 @@
 //! Tab completion at the `(qemu)` prompt: command names, `info` subcommands, and command
 //! names after `help`, from the HMP command table.
 
-use hmp_commands::table::{Cmd, COMMANDS, INFO_COMMANDS};
+use hmp_commands::table::{self, Cmd, COMMANDS};
 
 fn names(table: &'static [Cmd]) -> impl Iterator<Item = &'static str> {
     table.iter().flat_map(|c| c.name.split('|'))
@@ -18,11 +18,16 @@ pub fn complete(line: &str) -> Vec<String> {
         (2, false) => (Some(words[0]), words[1]),
         _ => return Vec::new(),
     };
-    let table: &'static [Cmd] = match context {
+    let table: &'static [Cmd] = match context.map(|word| table::find(COMMANDS, word)) {
         None => COMMANDS,
-        Some("info" | "i") => INFO_COMMANDS,
-        Some("help" | "?") => COMMANDS,
-        Some(_) => return Vec::new(),
+        // A command with subcommands (`info`) completes them; `help` (as QEMU special-cases
+        // it by name) completes command names.
+        Some(Some(cmd)) => match cmd.sub_table {
+            Some(sub) => sub,
+            None if cmd.name == "help|?" => COMMANDS,
+            None => return Vec::new(),
+        },
+        Some(None) => return Vec::new(),
     };
     let mut found: Vec<String> = names(table)
         .filter(|n| n.starts_with(partial))
@@ -43,5 +48,10 @@ mod tests {
         assert!(complete("sto").contains(&"stop".to_string()));
         assert!(complete("info ").len() > 10);
         assert!(complete("x /4xb 0").is_empty());
+        // `i` is the I/O-port read, not an alias of `info`.
+        assert!(complete("i bal").is_empty());
+        assert!(complete("help sto").contains(&"stop".to_string()));
+        assert!(complete("? sto").contains(&"stop".to_string()));
+        assert!(complete("stop ").is_empty());
     }
 }

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::options::machine::Family;
+
 /// Guest RAM (`-m`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryConfig {
@@ -82,6 +84,13 @@ pub struct MachineConfig {
     pub type_name: String,
     /// Any other `-machine` properties, kept for the object tree (`/machine`).
     pub props: Vec<(String, String)>,
+}
+
+impl MachineConfig {
+    /// The machine type's family (the parser has checked the type; pc's if unknown).
+    pub fn family(&self) -> Family {
+        crate::options::machine::find(&self.type_name).map_or(Family::I440fx, |m| m.family)
+    }
 }
 
 impl Default for MachineConfig {

@@ -27,7 +27,7 @@ use crate::cpu_state::CpuState;
 use crate::guest_access::{translate, TranslateError};
 use crate::machine_events::MachineEvents;
 use crate::memory::{create_guest_ram, GuestRam, MemoryError, RamLayout};
-use crate::options::machine::{self as machine_types, Family};
+use crate::options::machine::Family;
 use crate::os_error::kvm_strerror;
 use crate::pci_devices;
 use crate::run_state::RunState;
@@ -87,8 +87,9 @@ pub type SerialOutput = Box<dyn Write + Send>;
 
 pub struct Machine {
     vm_fd: Arc<VmFd>,
-    /// False for `-machine none`: no vCPUs, devices or firmware, RAM only if `-m` asks.
-    has_board: bool,
+    /// The machine type's family, resolved once; `None` (`-machine none`) has no vCPUs,
+    /// devices or firmware, and RAM only if `-m` asks.
+    family: Family,
     mem: GuestRam,
     ram_size: u64,
     config: VmConfig,
@@ -138,8 +139,8 @@ impl Machine {
             .map_err(kvm_err)?;
         // `none` (libvirt's probe) still gets the KVM VM and its in-kernel irqchip, as QEMU's
         // accelerator init creates them whatever the machine.
-        let has_board =
-            machine_types::find(&config.machine.type_name).is_none_or(|m| m.family != Family::None);
+        let family = config.machine.family();
+        let has_board = family != Family::None;
         let ram_size = config.memory.size;
         let layout = if has_board {
             RamLayout::PciHole
@@ -276,7 +277,7 @@ impl Machine {
 
         let mut machine = Machine {
             vm_fd,
-            has_board,
+            family,
             mem,
             ram_size,
             config: config.clone(),
@@ -385,7 +386,11 @@ impl Machine {
 
     /// False for `-machine none`, which has no vCPUs, devices or firmware.
     pub fn has_board(&self) -> bool {
-        self.has_board
+        self.family != Family::None
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     pub fn vcpu_count(&self) -> usize {
@@ -449,7 +454,7 @@ impl Machine {
     /// controllers, every vCPU, and the kernel and firmware tables reloaded (QEMU reloads its
     /// ROM blobs). The run state is kept; a vCPU stopped by a fatal exit runs again.
     pub fn reset(&mut self) -> Result<(), MachineError> {
-        if !self.has_board {
+        if !self.has_board() {
             // Nothing to reset: no vCPU, device or firmware.
             return Ok(());
         }

@@ -19,7 +19,7 @@ use crate::arch::layout::{PCI_MMIO32_END, PCI_MMIO32_START};
 use crate::config::{DeviceConfig, VmConfig};
 use crate::machine_events::MachineEvents;
 use crate::memory::GuestRam;
-use crate::options::machine::{self as machine_types, Family};
+use crate::options::machine::Family;
 
 /// A `-device` problem, printed as QEMU does: `-device TEXT: message`.
 #[derive(Debug, Error)]
@@ -160,9 +160,7 @@ pub fn build(
     vm: &Arc<VmFd>,
     events: &Arc<MachineEvents>,
 ) -> Result<PciSetup, DeviceError> {
-    let family = machine_types::find(&config.machine.type_name)
-        .map(|m| m.family)
-        .unwrap_or(Family::I440fx);
+    let family = config.machine.family();
     let mut bus = PciBus::new();
     if family == Family::I440fx {
         // QEMU pc's PIIX3 functions occupy slot 1, so the first free slot is 2 as in QEMU.

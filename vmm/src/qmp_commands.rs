@@ -229,8 +229,7 @@ fn query_cpus_fast(vm: &VmBackend) -> Vec<CpuInfoFast> {
 
 /// Whether the machine type answers `query-hotpluggable-cpus` (pc and q35 do).
 fn hotpluggable_cpus(vm: &VmBackend) -> bool {
-    machine_types::find(&vm.machine.config().machine.type_name)
-        .is_none_or(|m| matches!(m.family, Family::I440fx | Family::Q35))
+    matches!(vm.machine.family(), Family::I440fx | Family::Q35)
 }
 
 /// `query-hotpluggable-cpus` (also HMP's `info hotpluggable-cpus`).

@@ -204,12 +204,26 @@ fn human_size(v: u64) -> String {
     }
 }
 
+#[derive(Clone)]
 struct Region {
     start: u64,
     end: u64,
     prio: i32,
     kind: &'static str,
     name: String,
+}
+
+impl Region {
+    /// A device's window at priority 0.
+    fn io(start: u64, end: u64, name: &str) -> Region {
+        Region {
+            start,
+            end,
+            prio: 0,
+            kind: "i/o",
+            name: name.to_string(),
+        }
+    }
 }
 
 fn region_line(out: &mut String, indent: usize, r: &Region) {
@@ -246,68 +260,41 @@ pub fn info_mtree(
         }
     }
     let mut io = vec![
-        Region {
-            start: 0x20,
-            end: 0x21,
-            prio: 0,
-            kind: "i/o",
-            name: "kvm-pic".into(),
-        },
-        Region {
-            start: 0x40,
-            end: 0x43,
-            prio: 0,
-            kind: "i/o",
-            name: "kvm-pit".into(),
-        },
-        Region {
-            start: 0x60,
-            end: 0x60,
-            prio: 0,
-            kind: "i/o",
-            name: "i8042-data".into(),
-        },
-        Region {
-            start: 0x64,
-            end: 0x64,
-            prio: 0,
-            kind: "i/o",
-            name: "i8042-cmd".into(),
-        },
-        Region {
-            start: 0xa0,
-            end: 0xa1,
-            prio: 0,
-            kind: "i/o",
-            name: "kvm-elcr".into(),
-        },
-        Region {
-            start: layout::ACPI_PM_PORT,
-            end: layout::ACPI_PM_PORT + devices::acpi_pm::PORT_COUNT - 1,
-            prio: 0,
-            kind: "i/o",
-            name: "acpi-pm".into(),
-        },
-        Region {
-            start: 0xcf8,
-            end: 0xcff,
-            prio: 0,
-            kind: "i/o",
-            name: "pci-conf".into(),
-        },
+        Region::io(0x20, 0x21, "kvm-pic"),
+        Region::io(0x40, 0x43, "kvm-pit"),
+        Region::io(0x60, 0x60, "i8042-data"),
+        Region::io(0x64, 0x64, "i8042-cmd"),
+        Region::io(0xa0, 0xa1, "kvm-elcr"),
+        Region::io(
+            layout::ACPI_PM_PORT,
+            layout::ACPI_PM_PORT + devices::acpi_pm::PORT_COUNT - 1,
+            "acpi-pm",
+        ),
+        Region::io(0xcf8, 0xcff, "pci-conf"),
     ];
     for (i, (base, _)) in devices::legacy::serial::COM_PORTS.iter().enumerate() {
         if vm.machine.serial(i).is_some() {
-            io.push(Region {
-                start: *base,
-                end: *base + 7,
-                prio: 0,
-                kind: "i/o",
-                name: "serial".into(),
-            });
+            io.push(Region::io(*base, *base + 7, "serial"));
         }
     }
     io.sort_by_key(|r| r.start);
+    // In the system memory region, after RAM and the PCI windows.
+    let system = [
+        Region::io(
+            layout::ACPI_GED_START,
+            layout::ACPI_GED_START + acpi_ged::SELECTOR_LEN - 1,
+            "acpi-ged",
+        ),
+        Region::io(
+            layout::IOAPIC_START,
+            layout::IOAPIC_START + 0xfff,
+            "kvm-ioapic",
+        ),
+        Region {
+            prio: 4096,
+            ..Region::io(layout::LAPIC_START, 0xfeef_ffff, "kvm-apic-msi")
+        },
+    ];
     let mut out = String::new();
     let cpus = vm.machine.vcpu_count();
     if flatview {
@@ -318,34 +305,8 @@ pub fn info_mtree(
             kind: "ram",
             name: "pc.ram KVM".into(),
         }];
-        mem.extend(bars.iter().map(|b| Region {
-            start: b.start,
-            end: b.end,
-            prio: b.prio,
-            kind: b.kind,
-            name: b.name.clone(),
-        }));
-        mem.push(Region {
-            start: layout::ACPI_GED_START,
-            end: layout::ACPI_GED_START + acpi_ged::SELECTOR_LEN - 1,
-            prio: 0,
-            kind: "i/o",
-            name: "acpi-ged".into(),
-        });
-        mem.push(Region {
-            start: layout::IOAPIC_START,
-            end: layout::IOAPIC_START + 0xfff,
-            prio: 0,
-            kind: "i/o",
-            name: "kvm-ioapic".into(),
-        });
-        mem.push(Region {
-            start: layout::LAPIC_START,
-            end: 0xfeef_ffff,
-            prio: 4096,
-            kind: "i/o",
-            name: "kvm-apic-msi".into(),
-        });
+        mem.extend(bars.iter().cloned());
+        mem.extend(system.iter().cloned());
         if above > 0 {
             mem.push(Region {
                 start: layout::HIGH_RAM_START,
@@ -396,23 +357,9 @@ pub fn info_mtree(
             ram - 1
         );
     }
-    let _ = writeln!(
-        out,
-        "    {:016x}-{:016x} (prio 0, i/o): acpi-ged",
-        layout::ACPI_GED_START,
-        layout::ACPI_GED_START + acpi_ged::SELECTOR_LEN - 1
-    );
-    let _ = writeln!(
-        out,
-        "    {:016x}-{:016x} (prio 0, i/o): kvm-ioapic",
-        layout::IOAPIC_START,
-        layout::IOAPIC_START + 0xfff
-    );
-    let _ = writeln!(
-        out,
-        "    {:016x}-00000000feefffff (prio 4096, i/o): kvm-apic-msi",
-        layout::LAPIC_START
-    );
+    for r in &system {
+        region_line(&mut out, 4, r);
+    }
     out.push_str("\naddress-space: I/O\n  0000000000000000-000000000000ffff (prio 0, i/o): io\n");
     for r in &io {
         region_line(&mut out, 4, r);

@@ -427,11 +427,23 @@ fn detached_flow(qmp: &mut QmpClient, dir: &TempDir) -> (Vec<u8>, u64) {
 
     // While it runs (held by the unread pipe): active, the VM in save-vm, and QEMU's
     // refusals of another dump, stop and cont.
-    let q = cmd(qmp, "query-dump", Value::Null);
-    assert_eq!(q["return"]["status"], "active");
-    let total = q["return"]["total"].as_u64().expect("total");
-    let completed = q["return"]["completed"].as_u64().expect("completed");
-    assert!(completed < total, "{q}");
+    // QEMU's dump thread writes until the pipe is full (64 KiB), counting per page: wait
+    // until the count stops moving before comparing it with `info dump`.
+    let mut last = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (total, completed) = loop {
+        let q = cmd(qmp, "query-dump", Value::Null);
+        assert_eq!(q["return"]["status"], "active");
+        let total = q["return"]["total"].as_u64().expect("total");
+        let completed = q["return"]["completed"].as_u64().expect("completed");
+        assert!(completed < total, "{q}");
+        if last == Some(completed) {
+            break (total, completed);
+        }
+        assert!(std::time::Instant::now() < deadline, "progress never settles: {q}");
+        last = Some(completed);
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let s = cmd(qmp, "query-status", Value::Null);
     assert_eq!(
         s["return"],

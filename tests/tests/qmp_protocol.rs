@@ -1964,9 +1964,12 @@ fn yank_cuts_a_serial_socket_client() {
         String::from_utf8_lossy(&reply).trim_end(),
         "{\"return\": {}}"
     );
+    // The end of the stream, or a reset when console input was still unread at the close.
     let mut rest = Vec::new();
-    first
-        .read_to_end(&mut rest)
-        .expect("the yanked client sees its end");
+    match first.read_to_end(&mut rest) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the yanked client should see its end: {e}"),
+    }
     console(Instant::now() + Duration::from_secs(10));
 }

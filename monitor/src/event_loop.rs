@@ -95,6 +95,16 @@ impl HmpSession {
     }
 }
 
+/// What one read from a monitor's client gave.
+enum ClientRead {
+    /// This many bytes, in the loop's buffer.
+    Data(usize),
+    /// Nothing now (would block, or interrupted).
+    Again,
+    /// End of input, a read error, or no client.
+    Closed,
+}
+
 struct Monitor {
     chardev: Chardev,
     mode: MonitorMode,
@@ -478,6 +488,31 @@ impl EventLoop {
         }
     }
 
+    /// One read from monitor `i`'s client, keeping descriptors that came with it for
+    /// getfd/add-fd.
+    fn read_client(&mut self, i: usize) -> ClientRead {
+        let m = &mut self.monitors[i];
+        let Some(stream) = m.chardev.client_mut() else {
+            return ClientRead::Closed;
+        };
+        let mut fds = Vec::new();
+        match stream.read_with_fds(&mut self.buf, &mut fds) {
+            Ok(0) => ClientRead::Closed,
+            Ok(n) => {
+                if !fds.is_empty() {
+                    m.received_fds = fds;
+                }
+                ClientRead::Data(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                m.readable = false;
+                ClientRead::Again
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => ClientRead::Again,
+            Err(_) => ClientRead::Closed,
+        }
+    }
+
     /// Reads, dispatches and writes for monitor `i` until it can make no more progress.
     fn service_monitor(&mut self, i: usize, vm: &mut dyn Vm) {
         loop {
@@ -489,22 +524,14 @@ impl EventLoop {
                 None => false,
             };
             if wants && self.monitors[i].readable {
-                let m = &mut self.monitors[i];
-                let mut fds = Vec::new();
-                let read = match m.chardev.client_mut() {
-                    Some(stream) => stream.read_with_fds(&mut self.buf, &mut fds),
-                    None => Ok(0),
-                };
-                match read {
-                    Ok(0) => {
+                match self.read_client(i) {
+                    ClientRead::Closed => {
                         self.disconnect(i);
                         return;
                     }
-                    Ok(n) => {
-                        if !fds.is_empty() {
-                            m.received_fds = fds;
-                        }
-                        let is_hmp = matches!(m.session, Some(Session::Hmp(_)));
+                    ClientRead::Again => {}
+                    ClientRead::Data(n) => {
+                        let is_hmp = matches!(self.monitors[i].session, Some(Session::Hmp(_)));
                         let mut context = if is_hmp {
                             self.hmp_context()
                         } else {
@@ -521,12 +548,6 @@ impl EventLoop {
                             None => {}
                         }
                         progress = true;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => m.readable = false,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        self.disconnect(i);
-                        return;
                     }
                 }
             }

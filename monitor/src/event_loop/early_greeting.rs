@@ -11,7 +11,7 @@ use std::os::fd::RawFd;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 
-use super::{EventLoop, Session};
+use super::{ClientRead, EventLoop, Session};
 use crate::chardev::Endpoint;
 
 /// The early poller's token for the `ready` descriptor; monitor `i` listens on `Token(2i)`
@@ -130,32 +130,23 @@ impl EventLoop {
     /// terminal is left to `run`. End of input and read errors are left to `run` too, which
     /// meets them again and disconnects the client.
     fn serve_early(&mut self, i: usize) {
-        let m = &mut self.monitors[i];
-        if matches!(m.chardev.endpoint, Endpoint::Stdio(_)) {
+        if matches!(self.monitors[i].chardev.endpoint, Endpoint::Stdio(_)) {
             return;
         }
-        while m.readable {
-            let Some(Session::Qmp(session)) = &mut m.session else {
-                break;
-            };
-            if !session.wants_input() {
+        while self.monitors[i].readable {
+            let wants =
+                matches!(&self.monitors[i].session, Some(Session::Qmp(s)) if s.wants_input());
+            if !wants {
                 break;
             }
-            let Some(stream) = m.chardev.client_mut() else {
-                break;
-            };
-            let mut fds = Vec::new();
-            match stream.read_with_fds(&mut self.buf, &mut fds) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if !fds.is_empty() {
-                        m.received_fds = fds;
+            match self.read_client(i) {
+                ClientRead::Closed => break,
+                ClientRead::Again => {}
+                ClientRead::Data(n) => {
+                    if let Some(Session::Qmp(session)) = &mut self.monitors[i].session {
+                        session.feed(&self.buf[..n]);
                     }
-                    session.feed(&self.buf[..n]);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => m.readable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
             }
         }
         self.flush_monitor(i);

@@ -440,7 +440,10 @@ fn detached_flow(qmp: &mut QmpClient, dir: &TempDir) -> (Vec<u8>, u64) {
         if last == Some(completed) {
             break (total, completed);
         }
-        assert!(std::time::Instant::now() < deadline, "progress never settles: {q}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "progress never settles: {q}"
+        );
         last = Some(completed);
         std::thread::sleep(Duration::from_millis(50));
     };

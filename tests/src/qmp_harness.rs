@@ -109,6 +109,16 @@ pub fn qmp_arg(path: &Path) -> String {
     format!("unix:{},server=on,wait=off", path.display())
 }
 
+/// `start_vmm` arguments for the built-in guest with 512 MiB and a balloon (`balloon0`).
+pub const BALLOON_GUEST: &[&str] = &[
+    "-m",
+    "512",
+    "-serial",
+    "stdio",
+    "-device",
+    "virtio-balloon-pci,id=balloon0",
+];
+
 /// Starts `vmm` with a QMP socket `qmp.sock` in a fresh temp dir, `-display none`, and
 /// `extra` (which should choose `-serial`; stdio is piped and captured).
 pub fn start_vmm(tag: &str, extra: &[&str]) -> Server {

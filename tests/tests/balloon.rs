@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tests::guest_abi::READY;
 use tests::qmp_client::QmpClient;
-use tests::qmp_harness::{start_vmm, Server};
+use tests::qmp_harness::{start_vmm, Server, BALLOON_GUEST};
 
 const BOOT: Duration = Duration::from_secs(60);
 const MIB: u64 = 1 << 20;
@@ -27,17 +27,7 @@ fn json(bytes: &[u8]) -> Value {
 
 /// Boots the guest with 512 MiB and `virtio-balloon-pci,id=balloon0`; negotiates QMP.
 fn start(tag: &str) -> (Server, QmpClient) {
-    let vm = start_vmm(
-        tag,
-        &[
-            "-m",
-            "512",
-            "-serial",
-            "stdio",
-            "-device",
-            "virtio-balloon-pci,id=balloon0",
-        ],
-    );
+    let vm = start_vmm(tag, BALLOON_GUEST);
     vm.proc.wait_for(READY, BOOT);
     let qmp = vm.client();
     (vm, qmp)

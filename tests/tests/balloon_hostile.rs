@@ -21,7 +21,7 @@ use tests::guest_abi::{
     PATTERN_WORDS_GPA, READY,
 };
 use tests::qmp_client::QmpClient;
-use tests::qmp_harness::{start_vmm, Server};
+use tests::qmp_harness::{start_vmm, Server, BALLOON_GUEST};
 
 const BOOT: Duration = Duration::from_secs(60);
 const REPLY: Duration = Duration::from_secs(30);
@@ -65,17 +65,7 @@ struct Guest {
 
 impl Guest {
     fn boot(tag: &str) -> Guest {
-        let server = start_vmm(
-            tag,
-            &[
-                "-m",
-                "512",
-                "-serial",
-                "stdio",
-                "-device",
-                "virtio-balloon-pci,id=balloon0",
-            ],
-        );
+        let server = start_vmm(tag, BALLOON_GUEST);
         server.proc.wait_for(READY, BOOT);
         let qmp = server.client();
         let out = server.proc.output();

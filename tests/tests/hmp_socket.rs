@@ -25,6 +25,24 @@ fn until_prompt(s: &mut UnixStream) -> Vec<u8> {
     out
 }
 
+/// Boots the guest with the human monitor on a unix socket server; (dir, socket, process).
+fn boot(tag: &str) -> (TempDir, std::path::PathBuf, VmmProcess) {
+    let dir = TempDir::new(tag);
+    let sock = dir.join("hmp.sock");
+    let vm = VmmProcess::spawn(&[
+        "-m",
+        "64",
+        "-display",
+        "none",
+        "-serial",
+        "stdio",
+        "-monitor",
+        &format!("unix:{},server=on,wait=off", sock.display()),
+    ]);
+    vm.wait_for(READY, Duration::from_secs(60));
+    (dir, sock, vm)
+}
+
 /// What readline echoes while `text` is typed one byte at a time (QEMU redraws the line).
 fn echo(text: &str) -> String {
     let mut out = String::new();
@@ -40,19 +58,7 @@ fn echo(text: &str) -> String {
 
 #[test]
 fn command_output_lines_end_in_crlf() {
-    let dir = TempDir::new("hmpsock");
-    let sock = dir.join("hmp.sock");
-    let vm = VmmProcess::spawn(&[
-        "-m",
-        "64",
-        "-display",
-        "none",
-        "-serial",
-        "stdio",
-        "-monitor",
-        &format!("unix:{},server=on,wait=off", sock.display()),
-    ]);
-    vm.wait_for(READY, Duration::from_secs(60));
+    let (_dir, sock, _vm) = boot("hmpsock");
     let mut s = UnixStream::connect(&sock).expect("connect the monitor");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("set a read timeout");
@@ -89,19 +95,7 @@ fn command_output_lines_end_in_crlf() {
 /// are QEMU 10.0.2's for the same keystrokes.
 #[test]
 fn info_history_survives_a_reconnect() {
-    let dir = TempDir::new("hmphist");
-    let sock = dir.join("hmp.sock");
-    let vm = VmmProcess::spawn(&[
-        "-m",
-        "64",
-        "-display",
-        "none",
-        "-serial",
-        "stdio",
-        "-monitor",
-        &format!("unix:{},server=on,wait=off", sock.display()),
-    ]);
-    vm.wait_for(READY, Duration::from_secs(60));
+    let (_dir, sock, _vm) = boot("hmphist");
     let history = format!(
         "{}\r\n0: 'info status'\r\n1: 'info history'\r\n(qemu) ",
         echo("info history")
